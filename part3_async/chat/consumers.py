@@ -1,0 +1,70 @@
+import hashlib
+import json
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+MAX_ROOM_NAME_LENGTH = 100
+MAX_MESSAGE_LENGTH = 2000
+
+
+def read_message(text_data, bytes_data):
+    """Return (message, None) for a well-formed frame, or (None, error) saying what is wrong."""
+    if text_data is None:
+        return None, 'Binary frames are not accepted: send JSON text like {"message": "hi"}.'
+    try:
+        data = json.loads(text_data)
+    except (ValueError, RecursionError):
+        return None, 'Not JSON: send {"message": "hi"}.'
+    message = data.get("message") if isinstance(data, dict) else None
+    if not isinstance(message, str):
+        return None, 'Send a JSON object with a "message" string, like {"message": "hi"}.'
+    if not message.strip():
+        return None, "The message is empty."
+    if len(message) > MAX_MESSAGE_LENGTH:
+        return None, f"The message is longer than {MAX_MESSAGE_LENGTH} characters."
+    return message, None
+
+
+def group_name_for(room_name):
+    """Group names allow only ASCII letters, digits, "-", "_" and "." (under 100 characters),
+    so the group is named after a hash of the room name: any name works, and no two share."""
+    return "chat_" + hashlib.sha256(room_name.encode()).hexdigest()
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
+        if len(self.room_name) > MAX_ROOM_NAME_LENGTH:
+            await self.close()  # before accept: the handshake is refused with HTTP 403
+            return
+        self.room_group_name = group_name_for(self.room_name)
+
+        # Join room group
+        await self.channel_layer.group_add(self.room_group_name, self.channel_name)
+
+        await self.accept()
+
+    async def disconnect(self, close_code):
+        # Leave room group (a refused handshake never joined one)
+        if hasattr(self, "room_group_name"):
+            await self.channel_layer.group_discard(self.room_group_name, self.channel_name)
+
+    # Receive message from WebSocket
+    async def receive(self, text_data=None, bytes_data=None):
+        message, error = read_message(text_data, bytes_data)
+        if error:
+            # Only the sender hears about its own bad frame; nothing is broadcast.
+            await self.send(text_data=json.dumps({"error": error}))
+            return
+
+        # Send message to room group
+        await self.channel_layer.group_send(
+            self.room_group_name, {"type": "chat.message", "message": message}
+        )
+
+    # Receive message from room group
+    async def chat_message(self, event):
+        message = event["message"]
+
+        # Send message to WebSocket
+        await self.send(text_data=json.dumps({"message": message}))

@@ -1,0 +1,135 @@
+"""Real processes for tests and tools: a redis-server, and a stage served by its own run command."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from stages import GENERATED, ROOT
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+class RedisServer:
+    """A throwaway redis-server on a free loopback port, with no persistence."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self):
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise FileNotFoundError("redis-server")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, 10, f"redis-server on port {self.port}")
+        return self
+
+    def _answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class StageServer:
+    """A stage served the way a learner serves it: `python manage.py runserver` on a real port.
+
+    The stage folder is copied to a temporary directory first, so the run proves the stage stands
+    alone and the learner's own db.sqlite3 is never touched.
+    """
+
+    def __init__(self, stage, redis_url=None, port=None, workdir=None, extra_env=None):
+        self.stage = stage
+        self.redis_url = redis_url
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.origin = self.base_url
+        self._tmp = None
+        self.workdir = Path(workdir) if workdir else None
+        self.extra_env = extra_env or {}
+        self.proc = None
+        self.log_path = None
+
+    def start(self, timeout=30):
+        if self.workdir is None:
+            self._tmp = tempfile.mkdtemp(prefix=f"{self.stage}-")
+            self.workdir = Path(self._tmp) / self.stage
+            shutil.copytree(ROOT / self.stage, self.workdir,
+                            ignore=shutil.ignore_patterns(*GENERATED))
+        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        env["PYTHONUNBUFFERED"] = "1"
+        env.update(self.extra_env)
+        self.log_path = self.workdir.parent / f"{self.stage}-{self.port}.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
+            cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_until(self._serves, timeout, f"{self.stage} on port {self.port}")
+        except TimeoutError:
+            self.stop()
+            raise TimeoutError(f"{self.stage} did not start; its log:\n{self.log()}") from None
+        return self
+
+    def _serves(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.stage} exited with {self.proc.returncode}:\n{self.log()}")
+        try:
+            with urllib.request.urlopen(self.base_url + "/chat/", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if getattr(self, "_log", None):
+            self._log.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None

@@ -1,0 +1,81 @@
+"""Fixtures for the repo's own tests: a real redis-server, real stage servers, a real browser.
+
+On a learner's laptop a test whose Redis or browser is missing is skipped with one line saying how
+to get it; in CI (CI=true) a missing piece is an error, so nothing is skipped silently.
+"""
+
+import os
+import shutil
+
+import pytest
+from servers import RedisServer, StageServer
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+HOW_TO_GET = {
+    "redis": "install redis-server (apt-get install redis-server, brew install redis) "
+    "or set REDIS_URL",
+    "browser": "install Chromium and chromedriver (apt-get install chromium chromium-driver)",
+}
+
+
+def missing(what):
+    """Fail in CI, skip elsewhere, always saying how to get the missing piece."""
+    message = f"needs {what}: {HOW_TO_GET[what]}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    if shutil.which("redis-server") is None:
+        missing("redis")
+    server = RedisServer().start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stage_servers(request):
+    """Start (once per test session and worker) a stage server for a (stage, layer) pair.
+
+    layer is "memory" or "redis"; part1 has no channel layer, so it is always "memory".
+    """
+    started = {}
+
+    def get(stage, layer="memory"):
+        key = (stage, layer)
+        if key not in started:
+            url = request.getfixturevalue("redis_url") if layer == "redis" else None
+            started[key] = StageServer(stage, redis_url=url).start()
+        return started[key]
+
+    yield get
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """Headless Chromium through chromedriver (Selenium 4)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        missing("browser")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
