@@ -70,8 +70,10 @@ class StageServer:
     alone and the learner's own db.sqlite3 is never touched.
     """
 
-    def __init__(self, stage, redis_url=None, port=None, workdir=None, extra_env=None):
+    def __init__(self, stage, redis_url=None, port=None, workdir=None, extra_env=None,
+                 reload=False):
         self.stage = stage
+        self.reload = reload  # True: with Django's autoreloader, exactly as a learner starts it
         self.redis_url = redis_url
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -95,9 +97,10 @@ class StageServer:
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self.extra_env)
         self.log_path = self.workdir.parent / f"{self.stage}-{self.port}.log"
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "ab")  # a restart in the same workdir appends
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}"]
+            + ([] if self.reload else ["--noreload"]),
             cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -1,11 +1,15 @@
 import hashlib
 import json
+import logging
 
 from asgiref.sync import async_to_sync
 from channels.generic.websocket import WebsocketConsumer
+from redis.exceptions import RedisError
 
 MAX_ROOM_NAME_LENGTH = 100
 MAX_MESSAGE_LENGTH = 2000
+
+logger = logging.getLogger(__name__)
 
 
 def read_message(text_data, bytes_data):
@@ -33,6 +37,16 @@ def group_name_for(room_name):
 
 
 class ChatConsumer(WebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        except RedisError as error:
+            # The Redis channel layer lost its server. Rather than crash (daphne closes with 1011),
+            # close with 4013: "try again later" (1013 is the standard code, but daphne lets an
+            # application send only 1000 or 3000-4999). The page reconnects by itself.
+            logger.warning("Redis is unavailable (%s): closing a chat socket with 4013", error)
+            await send({"type": "websocket.close", "code": 4013})
+
     def connect(self):
         self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
         if len(self.room_name) > MAX_ROOM_NAME_LENGTH:
