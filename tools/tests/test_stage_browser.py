@@ -1,0 +1,49 @@
+"""Each stage in a real browser: what a person types, what they see, and what must never run."""
+
+from urllib.parse import quote
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+from stages import STAGES
+
+ROOM = "로비 방"
+MARKUP = '<img src=x onerror="window.pwned=1">'
+
+
+def active_id(browser):
+    return browser.switch_to.active_element.get_attribute("id")
+
+
+def refuses(browser, server, wait, name):
+    browser.get(server.base_url + "/chat/")
+    browser.find_element(By.ID, "room-name-input").send_keys(name + Keys.ENTER)
+    wait.until(lambda b: b.find_element(By.ID, "room-name-error").text.strip())
+    assert browser.current_url == server.base_url + "/chat/", name
+
+
+@pytest.mark.parametrize(
+    "stage", [pytest.param(s, marks=pytest.mark.xdist_group(f"{s}-memory")) for s in STAGES]
+)
+def test_person_enters_a_room_and_chats_safely(stage_servers, browser, stage):
+    server = stage_servers(stage)
+    wait = WebDriverWait(browser, 10)
+
+    browser.get(server.base_url + "/chat/")
+    assert active_id(browser) == "room-name-input"
+    browser.switch_to.active_element.send_keys(ROOM + Keys.ENTER)
+    wait.until(EC.url_to_be(server.base_url + "/chat/" + quote(ROOM) + "/"))
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, 'body[data-connected="true"]')))
+    assert active_id(browser) == "chat-message-input"
+
+    browser.switch_to.active_element.send_keys(MARKUP + Keys.ENTER)
+    log = browser.find_element(By.ID, "chat-log")
+    wait.until(lambda b: MARKUP in log.get_attribute("value"))
+    assert log.get_attribute("value").splitlines()[-1] == MARKUP
+    assert browser.execute_script("return typeof window.pwned") == "undefined"
+    assert browser.find_elements(By.TAG_NAME, "img") == []
+
+    refuses(browser, server, wait, "a/b")
+    refuses(browser, server, wait, "..")
