@@ -1,0 +1,162 @@
+"""Checks on the bilingual notes and docs pages, used by tools/tests/test_docs.py.
+
+Every function takes text (or small values) and returns a list of problems, so the tests can feed
+it both the real files and small broken examples.
+"""
+
+import fnmatch
+import re
+import tomllib
+
+from docs_hooks import read_glossary
+from stage_diff import NOTES, START, changed_files
+from stages import ROOT, STAGES
+
+SHELL_LANGS = {"bash", "sh", "shell", "console", "zsh"}
+
+NOTES_HEADINGS = {
+    "en": [
+        "What this step teaches",
+        "Concepts",
+        "Files changed since the previous stage",
+        "Run it",
+        "What you should see",
+        "Exercises",
+        "Common errors",
+        "Differences from the official tutorial",
+    ],
+    "ko": [
+        "이 단계에서 배우는 것",
+        "핵심 개념",
+        "이전 단계에서 바뀐 파일",
+        "실행하기",
+        "확인하기",
+        "연습 문제",
+        "자주 만나는 오류",
+        "공식 튜토리얼과 다른 점",
+    ],
+}
+TITLE = {"en": re.compile(r"^Part \d+: \S"), "ko": re.compile(r"^\d+부: \S")}
+
+FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)[^\n]*\n(.*?)^\1\s*$", re.S | re.M)
+
+
+def strip_code(text):
+    """The text with fenced code blocks blanked out (line count kept) and inline code removed."""
+    text = FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def headings(text):
+    """[(level, title)] of the ATX headings outside code blocks."""
+    return [
+        (len(m.group(1)), m.group(2).strip())
+        for m in re.finditer(r"^(#{1,6})\s+(.+?)\s*#*\s*$", strip_code(text), re.M)
+    ]
+
+
+def code_blocks(text):
+    """[(language, body)] of the fenced code blocks, in order."""
+    return [(m.group(2).lower(), m.group(3)) for m in FENCE.finditer(text)]
+
+
+def shell_commands(body):
+    """The commands of a shell block: its lines without blank lines and comments."""
+    lines = [line.strip() for line in body.splitlines()]
+    return [line.removeprefix("$ ") for line in lines if line and not line.startswith("#")]
+
+
+def parity_problems(english, korean):
+    """How a Korean text's structure differs from its English original."""
+    problems = []
+    en_levels = [level for level, _ in headings(english)]
+    ko_levels = [level for level, _ in headings(korean)]
+    if en_levels != ko_levels:
+        problems.append(f"heading levels differ: en {en_levels} vs ko {ko_levels}")
+    en_blocks, ko_blocks = code_blocks(english), code_blocks(korean)
+    if len(en_blocks) != len(ko_blocks):
+        problems.append(f"{len(en_blocks)} code blocks in en, {len(ko_blocks)} in ko")
+    for i, ((en_lang, en_body), (ko_lang, ko_body)) in enumerate(
+        zip(en_blocks, ko_blocks, strict=False), 1
+    ):
+        if en_lang != ko_lang:
+            problems.append(f"code block {i}: language {en_lang!r} in en, {ko_lang!r} in ko")
+        elif en_lang in SHELL_LANGS and shell_commands(en_body) != shell_commands(ko_body):
+            problems.append(f"code block {i}: shell commands differ")
+    return problems
+
+
+def notes_structure_problems(text, lang):
+    """How a stage's notes differ from the shared structure (docs: /tmp/notes_spec.md)."""
+    found = headings(text)
+    problems = []
+    h1 = [title for level, title in found if level == 1]
+    if len(h1) != 1 or not TITLE[lang].match(h1[0]):
+        problems.append(f"needs one title like {TITLE[lang].pattern!r}, found {h1}")
+    h2 = [title for level, title in found if level == 2]
+    if h2 != NOTES_HEADINGS[lang]:
+        problems.append(f"sections {h2} should be {NOTES_HEADINGS[lang]}")
+    return problems
+
+
+def glossary_problems(korean, glossary=None):
+    """[(line number, wrong variant, right term)] for Korean text outside code."""
+    glossary = read_glossary() if glossary is None else glossary
+    problems = []
+    for number, line in enumerate(strip_code(korean).splitlines(), 1):
+        for _english, right, wrong in glossary:
+            for variant in wrong:
+                if variant in line:
+                    problems.append((number, variant, right))
+    return problems
+
+
+def section(text, title):
+    """The body of the H2 section with this title ("" when there is none)."""
+    match = re.search(rf"^## {re.escape(title)}\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
+    return match.group(1) if match else ""
+
+
+def listed_files(text, lang):
+    """The paths listed (as "- `path`: ...") in the notes' files-changed section."""
+    body = strip_code_blocks_only(section(text, NOTES_HEADINGS[lang][2]))
+    return re.findall(r"^[-*] `([^`]+)`", body, re.M)
+
+
+def strip_code_blocks_only(text):
+    return FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+
+
+def declared_changes(path=None):
+    """{stage: [patterns]} from tools/stage_changes.toml."""
+    with open(path or ROOT / "tools" / "stage_changes.toml", "rb") as toml:
+        data = tomllib.load(toml)
+    return {stage: list(table.get("files", [])) for stage, table in data.items()}
+
+
+def previous_stage(stage):
+    i = STAGES.index(stage)
+    return STAGES[i - 1] if i else START
+
+
+def files_section_problems(listed, declared, stage):
+    """How the notes' list of changed files disagrees with the declared (or real) changes.
+
+    declared: the stage's patterns from tools/stage_changes.toml, or None when the toml has no
+    table for the stage; then the list must match the real changes from the previous stage.
+    """
+    problems = []
+    if len(set(listed)) != len(listed):
+        problems.append("a file is listed twice")
+    listed_set = set(listed) - set(NOTES)
+    if declared is None:
+        expected = set(changed_files(previous_stage(stage), stage))
+    else:
+        expected = set(declared) - set(NOTES)
+    for pattern in sorted(expected - listed_set):
+        if not any(fnmatch.fnmatch(path, pattern) for path in listed_set):
+            problems.append(f"not in the notes: {pattern}")
+    for path in sorted(listed_set - expected):
+        if not any(fnmatch.fnmatch(path, pattern) for pattern in expected):
+            problems.append(f"in the notes but not declared: {path}")
+    return problems

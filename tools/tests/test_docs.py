@@ -1,0 +1,219 @@
+"""The docs site builds, the Korean and English texts match, and the notes agree with the code.
+
+Each checker in tools/docs_checks.py is also run on a small broken example, to show it can fail.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import docs_checks as checks
+import pytest
+import stage_diff
+from docs_hooks import expand, read_glossary
+from stages import ROOT, STAGES
+
+DOCS = ROOT / "docs"
+ENGLISH_PAGES = sorted(p for p in DOCS.glob("*.md") if not p.name.endswith(".ko.md"))
+READMES = sorted(
+    p
+    for p in ROOT.glob("**/README.md")
+    if not any(part.startswith(".") or part in ("node_modules", "site") for part in p.parts)
+)
+
+
+def read(path):
+    return Path(path).read_text(encoding="utf-8")
+
+
+def korean_texts():
+    readmes = [p.with_name("README.ko.md") for p in READMES]
+    return [p for p in readmes if p.is_file()] + sorted(DOCS.glob("*.ko.md"))
+
+
+# --- The site -----------------------------------------------------------------------------------
+
+
+def test_site_builds_strict_with_notes_code_and_diffs(tmp_path):
+    site = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    korean_part2 = read(site / "ko" / "part2_groups" / "index.html")
+    assert "이 단계에서 배우는 것" in korean_part2  # the Korean notes, through the hook
+    assert "group_name_for" in korean_part2  # the stage's code
+    assert "part2_groups/chat/consumers.py" in read(site / "diffs" / "index.html")
+    assert "channels-redis" in read(site / "versions" / "index.html")
+
+
+# --- Parity between English and Korean -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("readme", READMES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_readme_has_a_korean_twin_with_the_same_structure(readme):
+    korean = readme.with_name("README.ko.md")
+    assert korean.is_file(), f"{korean.relative_to(ROOT)} is missing"
+    assert checks.parity_problems(read(readme), read(korean)) == []
+
+
+@pytest.mark.parametrize("page", ENGLISH_PAGES, ids=lambda p: p.name)
+def test_every_docs_page_has_a_korean_twin_with_the_same_structure(page):
+    korean = page.with_name(page.stem + ".ko.md")
+    assert korean.is_file(), f"docs/{korean.name} is missing"
+    assert checks.parity_problems(read(page), read(korean)) == []
+
+
+def test_no_korean_page_without_an_english_one():
+    orphans = [
+        p.name for p in DOCS.glob("*.ko.md") if not p.with_name(p.name[:-6] + ".md").is_file()
+    ]
+    assert orphans == []
+
+
+def test_parity_catches_differences():
+    english = "# T\n\n## A\n\n```bash\nuv run pytest\n```\n\n```python\nx = 1\n```\n"
+    assert checks.parity_problems(english, english.replace("# T", "# 제목")) == []
+    # Translated shell comments are fine; a different command is not.
+    commented = english.replace("uv run pytest", "# 테스트\nuv run pytest")
+    assert checks.parity_problems(english, commented) == []
+    assert checks.parity_problems(english, english.replace("## A", "### A"))
+    assert checks.parity_problems(english, english.replace("## A\n", "## A\n\n## B\n"))
+    assert checks.parity_problems(english, english.replace("uv run pytest", "uv run pytest -x"))
+    assert checks.parity_problems(english, english.replace("```python", "```py"))
+    assert checks.parity_problems(english, english.split("```python")[0])
+    # A heading inside a code block is not a heading.
+    assert checks.headings("```bash\n# comment\n```\n## Real\n") == [(2, "Real")]
+
+
+# --- The stage notes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_notes_follow_the_shared_structure(stage):
+    for lang, name in (("en", "README.md"), ("ko", "README.ko.md")):
+        note = ROOT / stage / name
+        assert note.is_file(), f"{stage}/{name} is missing"
+        assert checks.notes_structure_problems(read(note), lang) == [], f"{stage}/{name}"
+
+
+def test_notes_structure_catches_a_missing_or_misplaced_section():
+    good = "# Part 9: X\n\n" + "".join(f"## {h}\n\ntext\n\n" for h in checks.NOTES_HEADINGS["en"])
+    assert checks.notes_structure_problems(good, "en") == []
+    assert checks.notes_structure_problems(good.replace("## Run it\n", ""), "en")
+    assert checks.notes_structure_problems(good.replace("# Part 9: X", "# Nine"), "en")
+    swapped = good.replace("## Exercises", "## TMP").replace("## Run it", "## Exercises")
+    assert checks.notes_structure_problems(swapped.replace("## TMP", "## Run it"), "en")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_files_changed_sections_agree_with_stage_changes_toml(stage):
+    toml = ROOT / "tools" / "stage_changes.toml"
+    assert toml.is_file(), "tools/stage_changes.toml is missing"
+    declared = checks.declared_changes(toml).get(stage)
+    for lang, name in (("en", "README.md"), ("ko", "README.ko.md")):
+        assert (ROOT / stage / name).is_file(), f"{stage}/{name} is missing"
+        listed = checks.listed_files(read(ROOT / stage / name), lang)
+        assert checks.files_section_problems(listed, declared, stage) == [], f"{stage}/{name}"
+
+
+def test_files_section_check_catches_missing_extra_and_repeated_files():
+    note = "## Files changed since the previous stage\n\n- `a.py`: x\n- `chat/tests/t.py`: y\n"
+    listed = checks.listed_files(note, "en")
+    assert listed == ["a.py", "chat/tests/t.py"]
+    assert checks.files_section_problems(listed, ["a.py", "chat/tests/**"], "part2_groups") == []
+    assert checks.files_section_problems(listed, ["a.py", "b.py", "chat/tests/**"], "part2_groups")
+    assert checks.files_section_problems(listed, ["chat/tests/**"], "part2_groups")
+    assert checks.files_section_problems([*listed, "a.py"], ["a.py", "chat/**"], "part2_groups")
+    # Without a declared list, the real changes from the previous stage count.
+    real = stage_diff.changed_files("part2_groups", "part3_async")
+    assert checks.files_section_problems(real, None, "part3_async") == []
+    assert checks.files_section_problems([], None, "part3_async")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_diff_blocks_in_the_notes_are_the_real_diffs(stage):
+    for name in stage_diff.NOTES:
+        note = ROOT / stage / name
+        if note.is_file():
+            stale = stage_diff.stale_diff_blocks(read(note))
+            assert stale == [], (
+                f"{stage}/{name} has an outdated diff block: "
+                "run `uv run python tools/stage_diff.py --update-notes`"
+            )
+
+
+def test_stale_diff_blocks_are_found_and_refreshed():
+    real = stage_diff.stage_diff("part2_groups", "part3_async")
+    good = f"text\n\n```diff\n{real}```\n"
+    assert stage_diff.stale_diff_blocks(good) == []
+    bad = good.replace("+class ChatConsumer(AsyncWebsocketConsumer):", "+class ChatConsumer:")
+    assert stage_diff.stale_diff_blocks(bad)
+    assert stage_diff.refresh_diff_blocks(bad) == good
+    assert stage_diff.stale_diff_blocks("```diff\n+ no headers\n```\n")
+
+
+# --- The glossary ---------------------------------------------------------------------------------
+
+
+def test_glossary_has_terms_and_wrong_variants():
+    glossary = read_glossary()
+    terms = {english: (korean, wrong) for english, korean, wrong in glossary}
+    assert terms["consumer"][0] == "컨슈머" and "소비자" in terms["consumer"][1]
+    for english, korean, wrong in glossary:
+        assert korean not in wrong, f"{english}: the right term is listed as wrong"
+
+
+def test_korean_texts_use_the_glossary_terms():
+    problems = {
+        str(path.relative_to(ROOT)): checks.glossary_problems(read(path)) for path in korean_texts()
+    }
+    assert {path: found for path, found in problems.items() if found} == {}
+
+
+def test_glossary_check_catches_a_wrong_variant_but_not_code():
+    glossary = [("consumer", "컨슈머", ["소비자", "컨수머"]), ("message", "메시지", ["메세지"])]
+    assert checks.glossary_problems("컨슈머가 메시지를 받습니다.", glossary) == []
+    assert checks.glossary_problems("첫 줄\n소비자가 메세지를 받습니다.", glossary) == [
+        (2, "소비자", "컨슈머"),
+        (2, "메세지", "메시지"),
+    ]
+    assert checks.glossary_problems("`메세지` 변수와\n```\n소비자\n```\n", glossary) == []
+
+
+# --- Step diffs -----------------------------------------------------------------------------------
+
+
+def test_stage_diff_command_prints_the_diff(capsys):
+    assert stage_diff.main(["part1_echo", "part2_groups"]) == 0
+    out = capsys.readouterr().out
+    assert "+++ part2_groups/chat/consumers.py" in out
+    assert "+        async_to_sync(self.channel_layer.group_add)" in out
+    assert "README" not in out
+
+
+def test_stage_diff_leaves_out_generated_files(tmp_path, monkeypatch):
+    old, new = tmp_path / "old", tmp_path / "new"
+    for base, text in ((old, "a = 1\n"), (new, "a = 2\n")):
+        (base / "chat" / "__pycache__").mkdir(parents=True)
+        (base / "chat" / "x.py").write_text(text)
+        (base / "chat" / "__pycache__" / "x.cpython-311.pyc").write_text(text)
+        (base / "db.sqlite3").write_text(text)
+    monkeypatch.setattr(stage_diff, "stage_dir", {"old": old, "new": new}.__getitem__)
+    assert stage_diff.changed_files("old", "new") == ["chat/x.py"]
+    assert stage_diff.stage_diff("old", "new") == (
+        "--- old/chat/x.py\n+++ new/chat/x.py\n@@ -1 +1 @@\n-a = 1\n+a = 2\n"
+    )
+
+
+def test_docs_markers_expand_and_unknown_stages_fail():
+    text = expand("<!-- stage-diff: part2_groups part3_async -->\n<!-- version-matrix -->\n")
+    assert "```diff\n--- part2_groups/chat/consumers.py" in text
+    assert "| `django` | 5.2." in text
+    with pytest.raises(SystemExit):
+        expand("<!-- stage-code: part9_missing -->\n")
