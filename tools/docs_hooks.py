@@ -69,7 +69,7 @@ def render_stage_code(stage):
         lang = LANGUAGES.get(Path(name).suffix, "text")
         body = fence(text, lang) if text.strip() else "*(empty file)*"
         indented = "\n".join(("    " + line) if line else "" for line in body.splitlines())
-        blocks.append(f'??? abstract "{stage}/{name}"\n\n{indented}\n')
+        blocks.append(f'??? abstract "`{stage}/{name}`"\n\n{indented}\n')
     return "\n".join(blocks)
 
 

@@ -13,10 +13,12 @@ stable). The docs site renders the same diffs through tools/docs_hooks.py.
 """
 
 import argparse
+import atexit
 import difflib
 import fnmatch
 import functools
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,7 @@ def is_generated(rel_path):
 def startproject_dir():
     """A fresh `startproject mysite` + `startapp chat`, made once per process."""
     target = Path(tempfile.mkdtemp(prefix="startproject-"))
+    atexit.register(shutil.rmtree, target, ignore_errors=True)
     run = functools.partial(subprocess.run, check=True, capture_output=True, cwd=target)
     run([sys.executable, "-m", "django", "startproject", "mysite", "."])
     run([sys.executable, "-m", "django", "startapp", "chat"])

@@ -14,6 +14,9 @@ import stage_diff
 from docs_hooks import expand, read_glossary
 from stages import ROOT, STAGES
 
+# One worker: the fresh startproject behind part1's diff is made once per process.
+pytestmark = pytest.mark.xdist_group("docs")
+
 DOCS = ROOT / "docs"
 ENGLISH_PAGES = sorted(p for p in DOCS.glob("*.md") if not p.name.endswith(".ko.md"))
 READMES = sorted(
