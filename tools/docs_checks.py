@@ -160,3 +160,32 @@ def files_section_problems(listed, declared, stage):
         if not any(fnmatch.fnmatch(path, pattern) for pattern in expected):
             problems.append(f"in the notes but not declared: {path}")
     return problems
+
+
+def first_use_problems(korean, glossary=None):
+    """Where a glossary term's "한글(English)" annotation is not on its first use, or repeats.
+
+    Only body text counts (not headings, tables or code); a term inside a longer term (채널 in
+    채널 레이어, 동기 in 비동기) is not a use of the shorter one.
+    """
+    glossary = read_glossary() if glossary is None else glossary
+    body = strip_code(korean)
+    body = re.sub(r"^(#.*|\|.*)$", "", body, flags=re.M)
+    body = re.sub(r"[ \t]*\n\s*", " ", body)  # a line break in a paragraph is a space
+    problems = []
+    for english, term, _wrong in glossary:
+        spans = [
+            (m.start(), m.end())
+            for k in (k for _, k, _ in glossary if term in k and k != term)
+            for m in re.finditer(re.escape(k), body)
+        ]
+        uses = [
+            body[m.end() :].lower().startswith(f"({english.lower()}")
+            for m in re.finditer(re.escape(term), body)
+            if not any(s <= m.start() and m.end() <= e for s, e in spans)
+        ]
+        if any(uses) and not uses[0]:
+            problems.append(f"{term}({english}) is annotated, but not at its first use")
+        if uses.count(True) > 1:
+            problems.append(f"{term}({english}) is annotated {uses.count(True)} times")
+    return problems

@@ -189,6 +189,26 @@ def test_glossary_check_catches_a_wrong_variant_but_not_code():
     assert checks.glossary_problems("`메세지` 변수와\n```\n소비자\n```\n", glossary) == []
 
 
+def test_korean_texts_annotate_a_term_at_its_first_use_only():
+    problems = {
+        str(path.relative_to(ROOT)): checks.first_use_problems(read(path))
+        for path in korean_texts()
+    }
+    assert {path: found for path, found in problems.items() if found} == {}
+
+
+def test_first_use_check_catches_late_or_repeated_annotations():
+    glossary = [("channel", "채널", []), ("channel layer", "채널 레이어", [])]
+    good = "# 채널\n\n채널(channel)마다 이름이 있고, 채널\n레이어(channel layer)가 채널을 잇는다.\n"
+    assert checks.first_use_problems(good, glossary) == []
+    late = "채널이 먼저 나오고 채널(channel)이 나중에 설명됩니다.\n"
+    assert checks.first_use_problems(late, glossary)
+    twice = "채널(channel)과 또 채널(channel).\n"
+    assert checks.first_use_problems(twice, glossary)
+    # Unannotated terms are allowed; code does not count.
+    assert checks.first_use_problems("`채널` 다음에 채널(channel).\n", glossary) == []
+
+
 # --- Step diffs -----------------------------------------------------------------------------------
 
 
