@@ -202,6 +202,7 @@ DISTINCT_ROOMS = [
     pytest.param("x.y", "x-y", id="dot-vs-hyphen"),
     pytest.param("Lobby", "lobby", id="case"),
     pytest.param("로비", "lobby", id="hangul-vs-ascii"),
+    pytest.param("로비", "거실", id="two-hangul-names"),
 ]
 
 
