@@ -12,9 +12,10 @@ ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
 
 WORKDIR /app
 
-# The same script CI and laptops use: uv, redis-server, Chromium and chromedriver.
+# The same script CI and laptops use: uv, redis-server, Chromium and chromedriver; docker-compose
+# too, as in CI, so the tests service can run every test (it validates docker-compose.yml).
 COPY tools/install-system-deps.sh tools/install-system-deps.sh
-RUN bash tools/install-system-deps.sh && rm -rf /var/lib/apt/lists/* /root/.cache/pip
+RUN bash tools/install-system-deps.sh docker-compose && rm -rf /var/lib/apt/lists/* /root/.cache/pip
 
 # Dependencies first, so editing a stage does not reinstall them.
 COPY pyproject.toml uv.lock ./

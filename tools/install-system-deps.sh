@@ -13,7 +13,7 @@ command -v redis-server >/dev/null 2>&1 || packages+=(redis-server)
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
 # Extra apt packages named as arguments, each installed when its command is missing
-# (CI passes docker-compose, to validate docker-compose.yml; the Docker image passes none).
+# (CI and the Docker image pass docker-compose, which tools/tests/test_compose.py uses).
 for extra in "$@"; do
     command -v "$extra" >/dev/null 2>&1 || packages+=("$extra")
 done
