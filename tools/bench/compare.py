@@ -24,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from servers import RedisServer  # noqa: E402
@@ -121,7 +123,19 @@ def machine():
     }
 
 
+def quiet(pid, limit=0.15, window=0.3, timeout=10.0):
+    """Wait (bounded) until the server has worked off the previous run's backlog."""
+    proc = psutil.Process(pid)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = sum(proc.cpu_times()[:2])
+        time.sleep(window)
+        if sum(proc.cpu_times()[:2]) - before < limit * window:
+            return
+
+
 def measure(server, redis, scenario, room, quick):
+    quiet(server.proc.pid)
     spec = dict(SCENARIOS[scenario])
     if quick:
         spec["messages"] = max(2, spec["messages"] // 5)

@@ -177,7 +177,9 @@ async def run_load(
         async with gate:
             try:
                 ws = await asyncio.wait_for(
-                    websockets.connect(url, origin=origin, max_queue=None, ping_interval=None),
+                    websockets.connect(
+                        url, origin=origin, max_queue=None, ping_interval=None, close_timeout=1
+                    ),
                     connect_timeout,
                 )
                 sockets.append(ws)
@@ -223,16 +225,13 @@ async def run_load(
     extra_cpu = extra.cpu_seconds()
     client_cpu = sum(me.cpu_times()[:2]) - client_cpu0
     server.sample_rss()
-    for task in senders:
-        task.cancel()
-    for ws in sockets:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(ws.close(), 2)
-    for task in readers:
+    # Stop counting first: whatever arrives while the sockets close is late, hence missing.
+    for task in senders + readers:
         task.cancel()
     await asyncio.gather(*senders, *readers, return_exceptions=True)
-
     latencies = sorted(x for r in receivers for x in r.latencies)
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
     delivered = len(latencies)
     last = progress[1] if delivered else end
     window = max(last - start, 1e-9)
