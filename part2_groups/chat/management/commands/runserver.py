@@ -1,3 +1,4 @@
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,16 +10,28 @@ from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from django.core.management import call_command
 from django.utils import autoreload
+from twisted.internet import defer, reactor
 
 
 class GoingAwayServer(Server):
     def kill_all_applications(self):
-        # Daphne only cancels the consumers; first tell each browser the server is going away
-        # (close code 1001), so the page knows to reconnect.
-        for protocol in self.connections:
-            if isinstance(protocol, WebSocketProtocol) and protocol.state == protocol.STATE_OPEN:
+        # Daphne only cancels the consumers and waits for them; first close each socket
+        # properly, and wait for it all 2 s at most, so the server always stops.
+        closed = defer.Deferred.fromFuture(asyncio.ensure_future(self.close_sockets()))
+        closed.addCallback(lambda _: Server.kill_all_applications(self))
+        return closed.addTimeout(2, reactor).addErrback(lambda _: None)
+
+    async def close_sockets(self):
+        """Tell each browser the server is going away (close code 1001, so the page reconnects)
+        and give it up to 1 s to answer, so the closing handshake completes before we exit."""
+        sockets = [p for p in self.connections if isinstance(p, WebSocketProtocol)]
+        for protocol in sockets:
+            if protocol.state == protocol.STATE_OPEN:
                 protocol.sendCloseFrame(code=1001)
-        return super().kill_all_applications()
+        for _ in range(20):
+            if all(protocol.state == protocol.STATE_CLOSED for protocol in sockets):
+                return
+            await asyncio.sleep(0.05)
 
 
 def leave(code):
@@ -63,8 +76,6 @@ class Command(DaphneRunserverCommand):
             super().run(**options)
         except SystemExit as stop:
             code = stop.code
-        from twisted.internet import reactor
-
         reactor.callFromThread(reactor.stop)
         for thread in threading.enumerate():
             if thread.name == "django-main-thread":
