@@ -2,11 +2,15 @@ import hashlib
 import json
 import logging
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
+from .models import Message
+
 MAX_ROOM_NAME_LENGTH = 100
 MAX_MESSAGE_LENGTH = 2000
+HISTORY_LENGTH = 20
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,14 @@ def group_name_for(room_name):
     return "chat_" + hashlib.sha256(room_name.encode()).hexdigest()
 
 
+# The ORM is synchronous: run it in a worker thread, never on the event loop.
+@database_sync_to_async
+def last_messages(room_name, count=HISTORY_LENGTH):
+    """The room's last `count` message texts, oldest first."""
+    newest = Message.objects.filter(room=room_name).order_by("-created", "-id")[:count]
+    return [message.text for message in reversed(newest)]  # evaluated here, in the thread
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send):
         try:
@@ -58,6 +70,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
         await self.accept()
 
+        # Send the room's recent history to this socket only, as ordinary chat frames
+        for text in await last_messages(self.room_name):
+            await self.send(text_data=json.dumps({"message": text}))
+
     async def disconnect(self, close_code):
         # Leave room group (a refused handshake never joined one)
         if hasattr(self, "room_group_name"):
@@ -70,6 +86,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # Only the sender hears about its own bad frame; nothing is broadcast.
             await self.send(text_data=json.dumps({"error": error}))
             return
+
+        # Save it (the same call, wrapped to run in a worker thread)
+        await database_sync_to_async(Message.objects.create)(room=self.room_name, text=message)
 
         # Send message to room group
         await self.channel_layer.group_send(

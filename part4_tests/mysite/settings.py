@@ -84,6 +84,9 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": BASE_DIR / "db.sqlite3",
+        # Tests get their own file (the live server process needs a file, not :memory:),
+        # so running the tests never deletes your db.sqlite3.
+        "TEST": {"NAME": BASE_DIR / "test_db.sqlite3"},
     }
 }
 
