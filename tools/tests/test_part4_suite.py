@@ -1,0 +1,28 @@
+"""Run part4_tests' own suite (the one learners run) as part of the repo suite."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from stages import ROOT
+
+
+@pytest.mark.xdist_group("part4_suite")
+@pytest.mark.timeout(600)
+def test_part4_suite_passes():
+    # `cd part4_tests && pytest`, with this interpreter; CI=true passes through, so a missing
+    # Redis or browser fails there too. Nothing of this run's own pytest/xdist setup leaks in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q"],
+        cwd=ROOT / "part4_tests",
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=540,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"part4_tests' own suite failed:\n{result.stdout[-20000:]}", pytrace=False)
+    print(result.stdout.splitlines()[-1])
