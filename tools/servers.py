@@ -42,9 +42,19 @@ class RedisServer:
         if binary is None:
             raise FileNotFoundError("redis-server")
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_until(self._answers, 10, f"redis-server on port {self.port}")
         return self
@@ -70,8 +80,9 @@ class StageServer:
     alone and the learner's own db.sqlite3 is never touched.
     """
 
-    def __init__(self, stage, redis_url=None, port=None, workdir=None, extra_env=None,
-                 reload=False):
+    def __init__(
+        self, stage, redis_url=None, port=None, workdir=None, extra_env=None, reload=False
+    ):
         self.stage = stage
         self.reload = reload  # True: with Django's autoreloader, exactly as a learner starts it
         self.redis_url = redis_url
@@ -89,9 +100,12 @@ class StageServer:
         if self.workdir is None:
             self._tmp = tempfile.mkdtemp(prefix=f"{self.stage}-")
             self.workdir = Path(self._tmp) / self.stage
-            shutil.copytree(ROOT / self.stage, self.workdir,
-                            ignore=shutil.ignore_patterns(*GENERATED))
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+            shutil.copytree(
+                ROOT / self.stage, self.workdir, ignore=shutil.ignore_patterns(*GENERATED)
+            )
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
+        }
         if self.redis_url:
             env["REDIS_URL"] = self.redis_url
         env["PYTHONUNBUFFERED"] = "1"
@@ -101,7 +115,10 @@ class StageServer:
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}"]
             + ([] if self.reload else ["--noreload"]),
-            cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
