@@ -124,8 +124,9 @@ class StageServer:
         try:
             wait_until(self._serves, timeout, f"{self.stage} on port {self.port}")
         except TimeoutError:
+            log = self.log()  # read before stop() removes the temporary directory
             self.stop()
-            raise TimeoutError(f"{self.stage} did not start; its log:\n{self.log()}") from None
+            raise TimeoutError(f"{self.stage} did not start; its log:\n{log}") from None
         return self
 
     def _serves(self):
