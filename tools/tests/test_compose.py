@@ -56,14 +56,14 @@ def test_compose_cli_accepts_the_file():
         if IN_CI:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    for profiles in ([], ["--profile", "scale", "--profile", "tests"]):
-        result = subprocess.run(
-            [*cli, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
-        assert result.returncode == 0, result.stderr
+    profiles = ["--profile", "scale", "--profile", "tests"]
+    result = subprocess.run(
+        [*cli, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def stage_of(service):
@@ -162,6 +162,9 @@ class LocalService:
         assert command[:3] == ["uv", "run", "python"]
         command = [sys.executable, *command[3:]]
         command[command.index("0.0.0.0:8000")] = f"127.0.0.1:{self.port}"
+        # Django's autoreloader (kept in compose for bind-mounted edits) loads Django twice, once in
+        # a watcher parent; serving is the same without it, at half the startup CPU.
+        command.append("--noreload")
 
         env = {
             k: v
@@ -194,7 +197,7 @@ class LocalService:
         except urllib.error.HTTPError as error:
             return error.code
 
-    def wait_ready(self, timeout=60):
+    def wait_ready(self, timeout=90):
         def serves():
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{self.log_path.read_text()}")
@@ -217,13 +220,12 @@ class LocalService:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def local_services(compose, redis_url):
-    """Every stage and scaling service, started together (their startups overlap)."""
-    names = [*STAGE_PORTS, *SCALE_PORTS]
+@pytest.fixture
+def local_services(request, compose, redis_url):
+    """The services named by the test's parameter, started together, each test its own."""
     running = {}
     try:
-        for name in names:
+        for name in request.param:
             running[name] = LocalService(name, compose["services"][name], redis_url).start()
         for service in running.values():
             service.wait_ready()
@@ -233,8 +235,11 @@ def local_services(compose, redis_url):
             service.stop()
 
 
-@pytest.mark.xdist_group("compose")
-@pytest.mark.parametrize("name", list(STAGE_PORTS))
+@pytest.mark.parametrize(
+    ("local_services", "name"),
+    [pytest.param([name], name, id=name) for name in STAGE_PORTS],
+    indirect=["local_services"],
+)
 async def test_stage_service_serves_a_browser_on_the_host(local_services, name):
     server = local_services[name]
     assert server.get("/chat/") == 200
@@ -253,7 +258,7 @@ async def test_stage_service_serves_a_browser_on_the_host(local_services, name):
     assert refused.value.response.status_code == 403
 
 
-@pytest.mark.xdist_group("compose")
+@pytest.mark.parametrize("local_services", [list(SCALE_PORTS)], indirect=True, ids=["scale"])
 async def test_scaling_example_shares_rooms_through_redis(local_services):
     a, b = local_services["part3-scale-a"], local_services["part3-scale-b"]
     room = f"scale{os.getpid()}"
