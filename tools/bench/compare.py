@@ -13,6 +13,7 @@ results block of docs/benchmark.md and docs/benchmark.ko.md, and docs/img/benchm
 import argparse
 import asyncio
 import json
+import os
 import platform
 import re
 import statistics
@@ -50,7 +51,7 @@ SCENARIOS = {
 # After the last send, stop waiting this long after the last delivery, and never wait longer
 # than this in all; whatever has not arrived by then counts as missing.
 IDLE_TIMEOUT = 2.0
-GRACE = 6.0
+GRACE = {"steady": 6.0, "burst": 15.0}
 
 LAYERS = {"memory": "in-memory", "redis": "Redis core", "pubsub": "Redis pub/sub"}
 LAYERS_KO = {"memory": "인메모리", "redis": "Redis 코어", "pubsub": "Redis pub/sub"}
@@ -64,6 +65,8 @@ def target(stage, server, layer, **extra):
         name += f"-cap{extra['capacity']}"
     if extra.get("no_db_hop"):
         name += "-nohop"
+    if extra.get("workers"):
+        name += f"-{extra['workers']}workers"
     return {"name": name, "stage": stage, "server": server, "layer": layer, **extra}
 
 
@@ -93,8 +96,6 @@ def machine():
                 break
     except OSError:
         pass
-    import os
-
     versions = {
         name: metadata.version(name)
         for name in (
@@ -150,7 +151,7 @@ def measure(server, redis, scenario, room, quick):
         server_pids=[server.proc.pid],
         extra_pids=extra,
         idle_timeout=IDLE_TIMEOUT,
-        max_seconds=send_s + GRACE,
+        max_seconds=send_s + GRACE[scenario],
     )
     try:
         import uvloop
@@ -178,7 +179,7 @@ def run(args):
         with ThreadPoolExecutor(2) as pool:
             made = {t["name"]: make_server(t, redis.url, parent) for t in everything}
             for name, server in zip(
-                made, pool.map(lambda s: s.start(), made.values()), strict=True
+                made, pool.map(lambda s: s.start(timeout=120), made.values()), strict=True
             ):
                 servers[name] = server
         print(f"{len(servers)} servers up in {time.monotonic() - started:.0f} s", flush=True)
@@ -204,6 +205,8 @@ def run(args):
         redis.stop()
         subprocess.run(["rm", "-rf", parent], check=False)
     info["elapsed_s"] = round(time.monotonic() - started)
+    info["load_after"] = os.getloadavg()
+    info["grace_s"] = GRACE
     info["quick"] = args.quick
     all_targets = [{"name": "bare", "server": "bare"}] + [t for b in blocks for t in b]
     return {"machine": info, "targets": all_targets, "runs": results}
@@ -265,6 +268,8 @@ def label(t, lang="en"):
         text += f" · capacity {t['capacity']}"
     if t.get("no_db_hop"):
         text += " · no DB hop" if lang == "en" else " · DB 왕복 없음"
+    if t.get("workers"):
+        text += f" · {t['workers']} workers" if lang == "en" else f" · 워커 {t['workers']}개"
     return text
 
 
@@ -344,20 +349,33 @@ def results_block(data, rows, lang):
     m = data["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
     load = " / ".join(f"{x:.1f}" for x in m["load_before"])
+    if m.get("load_after"):
+        load += " → " + " / ".join(f"{x:.1f}" for x in m["load_after"])
     if lang == "en":
         head = (
             f"Measured on {m['cpu']} ({m['cores']} cores), {m['os']}, Python {m['python']}; "
-            f"{versions}. Load average before the run: {load}. The run took "
+            f"{versions}. Load average (1/5/15 min) before → after the run: {load}. The run took "
             f"{m['elapsed_s']} s."
         )
         alt = "Steady-room p99 latency and delivered share per target"
     else:
         head = (
             f"측정 환경: {m['cpu']} ({m['cores']}코어), {m['os']}, Python {m['python']}; "
-            f"{versions}. 실행 직전 부하 평균(load average): {load}. 전체 실행 시간 "
+            f"{versions}. 실행 전 → 후 부하 평균(load average, 1/5/15분): {load}. 전체 실행 시간 "
             f"{m['elapsed_s']}초."
         )
         alt = "대상별 정상 상태 p99 지연 시간과 전달률"
+    grace = m.get("grace_s", {"steady": 6.0, "burst": 6.0})  # runs before grace_s was saved
+    if lang == "en":
+        head += (
+            f" Missing = not arrived {grace['steady']:.0f} s (steady) or "
+            f"{grace['burst']:.0f} s (burst) after the sending ended."
+        )
+    else:
+        head += (
+            f" 누락 = 보내기를 마친 뒤 {grace['steady']:.0f}초(정상 상태) 또는 "
+            f"{grace['burst']:.0f}초(버스트) 안에 도착하지 않은 전달."
+        )
     if m.get("quick"):
         head += " (--quick)"
     return "\n".join(

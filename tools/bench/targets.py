@@ -80,6 +80,8 @@ def copy_stage(stage, parent, no_db_hop=False):
 class UvicornStageServer(StageServer):
     """The same stage copy, served by uvicorn (uvloop + httptools) instead of daphne's runserver."""
 
+    workers = 1
+
     def start(self, timeout=30):
         env = {
             k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
@@ -103,6 +105,8 @@ class UvicornStageServer(StageServer):
                 "--no-access-log",
                 "--log-level",
                 "warning",
+                "--workers",
+                str(self.workers),
             ],
             cwd=self.workdir,
             env=env,
@@ -177,4 +181,6 @@ def make_server(target, redis_url, parent=None):
             env["BENCH_CAPACITY"] = str(capacity)
     url = redis_url if layer in ("redis", "pubsub") else None
     cls = UvicornStageServer if target["server"] == "uvicorn" else StageServer
-    return cls(target["stage"], redis_url=url, workdir=workdir, extra_env=env)
+    server = cls(target["stage"], redis_url=url, workdir=workdir, extra_env=env)
+    server.workers = target.get("workers", 1)
+    return server
