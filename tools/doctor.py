@@ -9,8 +9,6 @@ Standard library only (psutil is used when present to name who holds a port), an
 Pythons too, so that it can say the Python is too old instead of failing to start.
 """
 
-from __future__ import annotations
-
 import argparse
 import importlib
 import os
@@ -38,6 +36,8 @@ PACKAGES = {
 }
 
 OK, INFO, WARN, FAIL = "✓", "·", "!", "✗"
+# capture_output/text need Python 3.7; this spelling lets 3.6 get as far as "too old".
+CAPTURE = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "universal_newlines": True}
 
 
 class Result:
@@ -110,7 +110,10 @@ def check_python(version=None):
 
 def check_environment(wanted=None):
     """Are the stage packages importable, at the versions pyproject.toml asks for?"""
-    from importlib import metadata
+    try:
+        from importlib import metadata
+    except ImportError:  # Python < 3.8, already reported as too old
+        metadata = None
 
     wanted = requirements() if wanted is None else wanted
     missing, wrong = [], []
@@ -164,7 +167,7 @@ def check_stages(stage_dirs):
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                text=True,
+                universal_newlines=True,
             ),
         )
         for d in stage_dirs
@@ -222,7 +225,7 @@ def who_listens(port):
         pass
     if shutil.which("lsof"):
         out = subprocess.run(
-            ["lsof", "-nP", f"-iTCP:{port}", "-sTCP:LISTEN", "-Fpc"], capture_output=True, text=True
+            ["lsof", "-nP", f"-iTCP:{port}", "-sTCP:LISTEN", "-Fpc"], **CAPTURE
         ).stdout
         pid = re.search(r"^p(\d+)", out, re.M)
         cmd = re.search(r"^c(.+)", out, re.M)
@@ -353,7 +356,7 @@ def redis_version_result(version, shown="REDIS_URL"):
 
 def major_version(binary):
     try:
-        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run([binary, "--version"], timeout=30, **CAPTURE)
     except (OSError, subprocess.SubprocessError):
         return None
     match = re.search(r"(\d+)\.\d+\.\d+", out.stdout)
