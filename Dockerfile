@@ -5,6 +5,8 @@ FROM python:3.12-slim-bookworm
 # The venv lives outside /app, so bind-mounted stage folders (or the whole repo, for the tests)
 # never hide it and a host .venv is never used inside the container.
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_PYTHON=/usr/local/bin/python3 \
+    UV_PYTHON_DOWNLOADS=never \
     UV_LINK_MODE=copy \
     UV_COMPILE_BYTECODE=1 \
     PYTHONUNBUFFERED=1 \
