@@ -20,10 +20,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import websockets
+import yaml  # PyYAML, installed with mkdocs (docs group)
 from servers import free_port, wait_until
 from stages import GENERATED, ROOT, STAGES
-
-yaml = pytest.importorskip("yaml", reason="PyYAML comes with the docs group: uv sync")
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
