@@ -37,7 +37,7 @@ def each_server():
     )
 
 
-RECV_TIMEOUT = 5
+RECV_TIMEOUT = 10  # generous: only a failing test waits this long
 
 _no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -39,7 +39,7 @@ async def say(ws, text):
 
 
 async def recv_json(ws):
-    return json.loads(await asyncio.wait_for(ws.recv(), 5))
+    return json.loads(await asyncio.wait_for(ws.recv(), 10))
 
 
 @pytest.mark.xdist_group(f"{STAGE}-redis")
