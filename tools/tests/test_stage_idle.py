@@ -1,7 +1,7 @@
 """An idle chat keeps working: a room nobody spoke in for a minute still delivers messages.
 
 This is the test that catches redis-py 8's 5 s default socket_timeout: without the settings'
-"socket_timeout": 15, the Redis layer's blocking read times out and the consumer dies (1011).
+"socket_timeout": 15, the Redis layer's blocking read times out and the socket is closed.
 All seven servers idle at the same time, in their own xdist group, beside the other tests.
 """
 
@@ -24,7 +24,7 @@ SERVERS = [("part1_echo", "memory")] + [
 
 @pytest.fixture(scope="module")
 def all_servers(redis_url):
-    """Every (stage, layer) server, started concurrently (a start is mostly waiting)."""
+    """Every (stage, layer) server, three starting at a time."""
     servers = {
         (stage, layer): StageServer(stage, redis_url=redis_url if layer == "redis" else None)
         for stage, layer in SERVERS
