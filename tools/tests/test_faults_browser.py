@@ -15,7 +15,7 @@ CONNECTED = (By.CSS_SELECTOR, 'body[data-connected="true"]')
 DISCONNECTED = (By.CSS_SELECTOR, 'body[data-connected="false"]')
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 def test_page_reconnects_after_a_server_restart_and_keeps_the_typed_text(browser):
     server = StageServer("part1_echo").start(timeout=60)
     again = None

@@ -24,11 +24,11 @@ async def ack(ws, text):
         pass
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("stage", ["part2_groups", "part3_async"])
 async def test_redis_outage_closes_with_4013_and_chat_recovers(stage):
     redis = RedisServer().start()
-    server = StageServer(stage, redis_url=redis.url).start()
+    server = StageServer(stage, redis_url=redis.url).start(timeout=60)
     try:
         url = server.ws_url + "/ws/chat/outage/"
         alice = await websockets.connect(url, origin=server.origin)

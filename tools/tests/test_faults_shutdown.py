@@ -38,12 +38,12 @@ def port_is_closed(port):
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-@pytest.mark.timeout(90)
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize(("stage", "reload", "how"), CASES)
 async def test_stop_closes_sockets_with_1001_and_exits(request, stage, reload, how):
     redis_url = request.getfixturevalue("redis_url") if stage in GROUP_STAGES else None
     server = StageServer(stage, redis_url=redis_url, reload=reload)
-    server.start()
+    server.start(timeout=120)  # two processes under the reloader; slow on a busy machine
     try:
         url = server.ws_url + "/ws/chat/shutdown/"
         sockets = [await websockets.connect(url, origin=server.origin) for _ in range(SOCKETS)]
