@@ -127,6 +127,28 @@ class ChatTests(ChannelsLiveServerTestCase):
             self._enter_chat_room("room_1")
             self._wait_for_log("first", "The room's history was not shown to window 2")
 
+    def test_history_is_not_repeated_when_the_page_reconnects(self):
+        with self._windows():
+            self._enter_chat_room("room_1")
+            self._post_message("first")
+            self._wait_for_log("first", "Message was not received by window 1 from window 1")
+
+            # Drop the socket as a server restart would; the page reconnects by itself.
+            self.driver.execute_script("chatSocket.close();")
+            WebDriverWait(self.driver, WAIT).until(
+                lambda _: self.driver.find_elements(
+                    By.CSS_SELECTOR, 'body[data-connected="false"]'
+                ),
+                "The page did not notice its socket closed",
+            )
+            WebDriverWait(self.driver, WAIT).until(
+                lambda _: self.driver.find_elements(By.CSS_SELECTOR, 'body[data-connected="true"]'),
+                "The page did not reconnect by itself",
+            )
+            self._post_message("second")
+            self._wait_for_log("second", "Message was not received after reconnecting")
+            self.assertEqual(self._chat_log_value, "first\nsecond\n")
+
     # === Utility ===
 
     def _enter_chat_room(self, room_name):
