@@ -2,6 +2,7 @@ import hashlib
 import json
 import logging
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
@@ -45,6 +46,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # application send only 1000 or 3000-4999). The page reconnects by itself.
             logger.warning("Redis is unavailable (%s): closing a chat socket with 4013", error)
             await send({"type": "websocket.close", "code": 4013})
+
+    async def dispatch(self, message):
+        # Channels 4.2+ first hops to its one sync thread to close old database connections,
+        # before every message in and every delivery out; this consumer never uses the database
+        # (database_sync_to_async closes them itself), so call the handler straight away.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self):
         self.room_name = self.scope["url_route"]["kwargs"]["room_name"]

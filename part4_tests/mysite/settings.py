@@ -74,11 +74,19 @@ if REDIS_URL:
                 # redis-py 8 gives every read a 5 s socket_timeout, which cuts short the
                 # layer's 5 s blocking BZPOPMIN and drops idle sockets; allow longer.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                # Messages that may wait per channel before new ones are dropped, silently
+                # (default 100): room for a burst of 1,000 messages in one room.
+                "capacity": 1500,
             },
         },
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1500},
+        },
+    }
 
 DATABASES = {
     "default": {
