@@ -94,6 +94,7 @@ def test_compose_wires_redis_stages_scaling_and_tests(compose):
     assert redis["image"].startswith("redis:7")
     assert "redis-cli" in redis["healthcheck"]["test"]
     assert "profiles" not in redis
+    assert "127.0.0.1:6379:6379" in redis["ports"]  # for stages run on the host with uv
 
     for name, (stage, port) in STAGE_PORTS.items():
         service = services[name]
