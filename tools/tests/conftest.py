@@ -71,11 +71,30 @@ def browser(tmp_path):
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     yield driver
     driver.quit()
+
+
+def pytest_collection_modifyitems(items):
+    """Queue the long waits first (pyproject turns off xdist's reordering of groups by size), so
+    the 61 s idle test and part4's suite run beside the other tests rather than after them."""
+    first = ("tools/tests/test_stage_idle.py", "tools/tests/test_part4_suite.py")
+    items.sort(
+        key=lambda item: next(
+            (i for i, path in enumerate(first) if item.nodeid.startswith(path)), len(first)
+        )
+    )
