@@ -55,7 +55,8 @@ GRACE = {"steady": 6.0, "burst": 15.0}
 
 LAYERS = {"memory": "in-memory", "redis": "Redis core", "pubsub": "Redis pub/sub"}
 LAYERS_KO = {"memory": "인메모리", "redis": "Redis 코어", "pubsub": "Redis pub/sub"}
-FIX_CAPACITY = 1500
+# The channel layer capacity part3 ships with (mysite/settings.py) and Channels' default.
+SHIPPED_CAPACITY, DEFAULT_CAPACITY = 1500, 100
 
 
 def target(stage, server, layer, **extra):
@@ -63,8 +64,8 @@ def target(stage, server, layer, **extra):
     name = f"{short}-{server}-{layer}"
     if extra.get("capacity"):
         name += f"-cap{extra['capacity']}"
-    if extra.get("no_db_hop"):
-        name += "-nohop"
+    if extra.get("channels_dispatch"):
+        name += "-chdispatch"
     if extra.get("workers"):
         name += f"-{extra['workers']}workers"
     return {"name": name, "stage": stage, "server": server, "layer": layer, **extra}
@@ -79,11 +80,14 @@ def targets(servers, sync_everywhere=False):
             if stage == "part2_groups" and server != "daphne" and not sync_everywhere:
                 continue
             blocks.append([target(stage, server, layer) for layer in LAYERS])
-    # The change proposed for part3: a capacity above the burst, and no database hop per message.
-    fixes = [target("part3_async", "daphne", "redis", capacity=FIX_CAPACITY)]
-    for server in servers:
-        fixes.append(target("part3_async", server, "redis", capacity=FIX_CAPACITY, no_db_hop=True))
-    blocks.append(fixes)
+    # Before the change part3 ships with: Channels' own dispatch (a sync-thread hop per message)
+    # and the default capacity, each undone alone and both together.
+    before = [
+        target("part3_async", "daphne", "redis", channels_dispatch=True, capacity=DEFAULT_CAPACITY),
+        target("part3_async", "daphne", "redis", channels_dispatch=True, capacity=SHIPPED_CAPACITY),
+        target("part3_async", "daphne", "redis", capacity=DEFAULT_CAPACITY),
+    ]
+    blocks.append(before)
     return blocks
 
 
@@ -264,10 +268,14 @@ def label(t, lang="en"):
         return "bare websockets" if lang == "en" else "websockets 단독 서버"
     layers = LAYERS if lang == "en" else LAYERS_KO
     text = f"{t['stage'].split('_')[0]} · {t['server']} · {layers[t['layer']]}"
+    if t.get("channels_dispatch"):
+        text += (
+            " · Channels' dispatch (DB hop)"
+            if lang == "en"
+            else " · Channels 기본 dispatch(DB 왕복)"
+        )
     if t.get("capacity"):
         text += f" · capacity {t['capacity']}"
-    if t.get("no_db_hop"):
-        text += " · no DB hop" if lang == "en" else " · DB 왕복 없음"
     if t.get("workers"):
         text += f" · {t['workers']} workers" if lang == "en" else f" · 워커 {t['workers']}개"
     return text
@@ -393,14 +401,17 @@ def plot(rows):
     fig, axes = plt.subplots(1, 3, figsize=(15, 0.42 * len(rows) + 1.8), sharey=True)
     y = list(range(len(rows)))[::-1]
     p99 = [r.get("steady", {}).get("p99") or 0 for r in rows]
-    colors = [
-        "#6a6a6a"
-        if r["target"]["server"] == "bare"
-        else "#d08c2b"
-        if r["target"]["stage"] == "part2_groups"
-        else "#2b6cb0"
-        for r in rows
-    ]
+
+    def color(t):
+        if t["server"] == "bare":
+            return "#6a6a6a"
+        if t["stage"] == "part2_groups":
+            return "#d08c2b"
+        if t.get("channels_dispatch") or t.get("capacity"):
+            return "#90b4dc"  # part3 with the change (partly) undone
+        return "#2b6cb0"
+
+    colors = [color(r["target"]) for r in rows]
     axes[0].barh(y, p99, color=colors)
     axes[0].set_xscale("log")
     axes[0].set_title("steady room: p99 latency (ms, log)")
@@ -416,7 +427,8 @@ def plot(rows):
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(
         "Django Channels chat: 50 clients x 100 msg/s in (steady), 20 x 50 at once "
-        "(burst); grey = bare, orange = part2 sync, blue = part3 async",
+        "(burst); grey = bare, orange = part2 sync, blue = part3 async, "
+        "light blue = part3 before the change",
         fontsize=10,
     )
     fig.tight_layout()

@@ -2,7 +2,8 @@
 
 Each stage server runs from its own copy of the stage folder. Layer choices other than the stage's
 own are made by a settings module written into the copy (mysite/bench_settings.py), which imports
-the stage's settings and overrides CHANNEL_LAYERS; the stage folders themselves are never touched.
+the stage's settings and overrides CHANNEL_LAYERS; the "before the change" targets also restore
+Channels' own dispatch in the copy's consumer. The stage folders themselves are never touched.
 """
 
 import os
@@ -23,7 +24,9 @@ import os
 from mysite.settings import *  # noqa: F403
 
 _layer = os.environ["BENCH_LAYER"]
-_capacity = int(os.environ.get("BENCH_CAPACITY", "100"))
+# The stage's own capacity unless a target asks for another one.
+_stage_capacity = CHANNEL_LAYERS["default"].get("CONFIG", {}).get("capacity", 100)  # noqa: F405
+_capacity = int(os.environ.get("BENCH_CAPACITY") or _stage_capacity)
 if _layer == "memory":
     CHANNEL_LAYERS = {"default": {
         "BACKEND": "channels.layers.InMemoryChannelLayer",
@@ -47,33 +50,26 @@ else:
 '''
 
 
-# The change proposed for part3 (see docs/benchmark.md), applied to a copy: since channels 4.2,
-# AsyncConsumer.dispatch awaits aclose_old_connections() before every handler, a hop through the
-# one sync thread for each message in and each delivery out. The chat never uses the database.
-NO_DB_HOP_PATCH = """
+# Undoes the change shipped in part3 (see docs/benchmark.md), in a copy: without ChatConsumer's own
+# dispatch, AsyncConsumer.dispatch runs again, which (channels 4.2+) awaits aclose_old_connections()
+# before every handler, a hop through the one sync thread for each message in and delivery out.
+CHANNELS_DISPATCH_PATCH = """
 
-from channels.consumer import get_handler_name as _get_handler_name  # noqa: E402
-
-
-async def _dispatch_without_db_hop(self, message):
-    handler = getattr(self, _get_handler_name(message), None)
-    if handler is None:
-        raise ValueError(f"No handler for message type {message['type']}")
-    await handler(message)
-
-
-ChatConsumer.dispatch = _dispatch_without_db_hop
+del ChatConsumer.dispatch  # benchmark: Channels' own dispatch, with its sync-thread hop
 """
 
 
-def copy_stage(stage, parent, no_db_hop=False):
+def copy_stage(stage, parent, channels_dispatch=False):
     """Copy a stage folder (without generated files) into parent and add the bench settings."""
     workdir = Path(parent) / stage
     shutil.copytree(ROOT / stage, workdir, ignore=shutil.ignore_patterns(*GENERATED))
     (workdir / "mysite" / "bench_settings.py").write_text(BENCH_SETTINGS)
-    if no_db_hop:
-        with open(workdir / "chat" / "consumers.py", "a") as f:
-            f.write(NO_DB_HOP_PATCH)
+    if channels_dispatch:
+        consumers = workdir / "chat" / "consumers.py"
+        if "async def dispatch" not in consumers.read_text():
+            raise ValueError(f"{stage}'s ChatConsumer has no dispatch of its own to remove")
+        with open(consumers, "a") as f:
+            f.write(CHANNELS_DISPATCH_PATCH)
     return workdir
 
 
@@ -165,12 +161,15 @@ class BareServer:
 
 
 def make_server(target, redis_url, parent=None):
-    """A not-yet-started server for a target dict (server, stage, layer, capacity, no_db_hop)."""
+    """A not-yet-started server for a target dict (server, stage, layer, capacity,
+    channels_dispatch)."""
     if target["server"] == "bare":
         return BareServer()
     parent = parent or tempfile.mkdtemp(prefix="bench-")
     workdir = copy_stage(
-        target["stage"], Path(parent) / target["name"], no_db_hop=target.get("no_db_hop", False)
+        target["stage"],
+        Path(parent) / target["name"],
+        channels_dispatch=target.get("channels_dispatch", False),
     )
     env = {}
     layer, capacity = target["layer"], target.get("capacity")
