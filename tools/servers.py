@@ -96,6 +96,11 @@ class StageServer:
         self.proc = None
         self.log_path = None
 
+    def command(self):
+        """The server's command line, run in the stage folder: the learner's run command."""
+        reload = [] if self.reload else ["--noreload"]
+        return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", *reload]
+
     def start(self, timeout=30):
         if self.workdir is None:
             self._tmp = tempfile.mkdtemp(prefix=f"{self.stage}-")
@@ -113,8 +118,7 @@ class StageServer:
         self.log_path = self.workdir.parent / f"{self.stage}-{self.port}.log"
         self._log = open(self.log_path, "ab")  # a restart in the same workdir appends
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}"]
-            + ([] if self.reload else ["--noreload"]),
+            self.command(),
             cwd=self.workdir,
             env=env,
             stdout=self._log,

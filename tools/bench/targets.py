@@ -6,7 +6,6 @@ the stage's settings and overrides CHANNEL_LAYERS; the "before the change" targe
 Channels' own dispatch in the copy's consumer. The stage folders themselves are never touched.
 """
 
-import os
 import shutil
 import socket
 import subprocess
@@ -78,44 +77,22 @@ class UvicornStageServer(StageServer):
 
     workers = 1
 
-    def start(self, timeout=30):
-        env = {
-            k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
-        }
-        if self.redis_url:
-            env["REDIS_URL"] = self.redis_url
-        env["PYTHONUNBUFFERED"] = "1"
-        env.update(self.extra_env)
-        self.log_path = self.workdir.parent / f"{self.stage}-{self.port}.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "mysite.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-                "--workers",
-                str(self.workers),
-            ],
-            cwd=self.workdir,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_until(self._serves, timeout, f"{self.stage} (uvicorn) on port {self.port}")
-        except TimeoutError:
-            self.stop()
-            raise TimeoutError(f"{self.stage} did not start; its log:\n{self.log()}") from None
-        return self
+    def command(self):
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "mysite.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--workers",
+            str(self.workers),
+        ]
 
 
 class BareServer:
