@@ -14,5 +14,10 @@ GROUP_STAGES = STAGES[1:]
 
 # Generated files a stage folder may hold that are never part of the lesson.
 GENERATED = [
-    "__pycache__", "*.pyc", "db.sqlite3", "*.sqlite3", "*.sqlite3-journal", ".pytest_cache",
+    "__pycache__",
+    "*.pyc",
+    "db.sqlite3",
+    "*.sqlite3",
+    "*.sqlite3-journal",
+    ".pytest_cache",
 ]
