@@ -44,11 +44,12 @@ def stage_servers(request):
     """Start (once per test session and worker) a stage server for a (stage, layer) pair.
 
     layer is "memory" or "redis"; part1 has no channel layer, so it is always "memory".
+    instance=2 (3, ...) gives another process of the same stage and layer.
     """
     started = {}
 
-    def get(stage, layer="memory"):
-        key = (stage, layer)
+    def get(stage, layer="memory", instance=1):
+        key = (stage, layer, instance)
         if key not in started:
             url = request.getfixturevalue("redis_url") if layer == "redis" else None
             started[key] = StageServer(stage, redis_url=url).start()

@@ -5,7 +5,6 @@ Every stage is served by its own run command (StageServer), on each channel laye
 and must get that back first, so anything leaked to it would have been queued ahead of it.
 """
 
-import asyncio
 import itertools
 import json
 import random
@@ -16,7 +15,7 @@ from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
-import websockets
+from chat_client import connect, recv_json, say, socket_path
 from stages import GROUP_STAGES
 from websockets.exceptions import InvalidStatus
 
@@ -36,8 +35,6 @@ def each_server():
         ],
     )
 
-
-RECV_TIMEOUT = 10  # generous: only a failing test waits this long
 
 _no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -63,25 +60,8 @@ def room_path(room):
     return "/chat/" + quote(room, safe="") + "/"
 
 
-def socket_path(room):
-    return "/ws/chat/" + quote(room, safe="") + "/"
-
-
-def connect(server, path, **kwargs):
-    kwargs.setdefault("origin", server.origin)
-    return websockets.connect(server.ws_url + path, proxy=None, **kwargs)
-
-
 async def open_sockets(stack, server, *rooms):
     return [await stack.enter_async_context(connect(server, socket_path(r))) for r in rooms]
-
-
-async def say(ws, text):
-    await ws.send(json.dumps({"message": text}))
-
-
-async def recv_json(ws):
-    return json.loads(await asyncio.wait_for(ws.recv(), RECV_TIMEOUT))
 
 
 async def assert_heard_nothing(ws):
