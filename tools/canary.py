@@ -195,7 +195,11 @@ def canary(runner, locked, pins, out=print):
         result = verdict(newest_results)
         rows.insert(1, ("django (newest)", locked["django"], newest["django"], result))
         for stage in broken(newest_results):
-            failures[(f"Django {newest['django']}", stage)] = newest_results[stage].failures
+            before = set(lts_results[stage].failures)
+            failures[(f"Django {newest['django']}", stage)] = [
+                check + (f" (fails with Django {lts['django']} too)" if check in before else "")
+                for check in newest_results[stage].failures
+            ]
         for name in PACKAGES[1:]:  # a release that needs the newer Django shows up only here
             if newest[name] != lts[name]:
                 label = f"{name} (with Django {newest['django']})"
@@ -232,7 +236,10 @@ def attribute(runner, locked, newest, pins, stages):
             ("FAIL alone: " + ", ".join(broken(alone))) if broken(alone) else "pass alone"
         )
     if all(result == "unchanged" for result in results.values()):
-        return results, "These five are as locked: a dependency of theirs or the machine changed."
+        return results, (
+            "These five are as locked, so no new release of theirs broke it: look at their "
+            "dependencies, the machine (Redis, Chromium), or the repo's own code and tests."
+        )
     if not any(result.startswith("FAIL") for result in results.values()):
         return (
             results,

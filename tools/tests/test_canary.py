@@ -173,3 +173,14 @@ def test_uv_failing_to_reach_the_index_is_reported_as_no_network(tmp_path, monke
     runner = canary.UvRunner(canary.sys.executable, tmp_path)
     with pytest.raises(canary.CannotRun, match="could not reach PyPI"):
         runner.build(["django"])
+
+
+def test_a_newest_major_failure_that_also_fails_on_5_2_is_marked_so():
+    runner = FakeRunner(
+        newest_django="6.1.3",
+        breaks={(("channels", "4.3.2"),): ["part2_groups"]},  # in every environment
+    )
+    code, output = run(runner)
+    assert code == 1
+    assert "test_y[part2_groups-redis] (fails with Django 5.2.19 too)" in output
+    assert "These five are as locked" in output
