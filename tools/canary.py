@@ -223,7 +223,8 @@ def canary(runner, locked, pins, out=print):
         else:  # only what did not fail on 5.2.x already
             also = f" ({shared} more fail with {lts_name} too)" if shared else ""
             out(f"FAIL: {stage} with {environment}: {len(checks)} new failing checks{also}")
-        out("\n".join(f"  {check}" for check in checks[:20]))
+        for check in checks[:20]:
+            out(f"  {check}")
         if len(checks) > 20:
             out(f"  ... and {len(checks) - 20} more")
     for note in notes:
