@@ -121,3 +121,9 @@ def test_workflow_is_least_privilege_and_pinned(path):
         for step in job["steps"]:
             if step.get("uses", "").startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False
+
+
+def test_files_the_workflows_name_exist():
+    """A renamed test module or tool must not leave a job running nothing (or ignoring nothing)."""
+    named = {m for path in WORKFLOWS for m in re.findall(r"tools/[\w/.-]+", path.read_text())}
+    assert named and sorted(n for n in named if not (ROOT / n).exists()) == []
