@@ -20,9 +20,10 @@ API (import from tools/, as the tests do with pythonpath = tools):
                                  file and the first line that does not match) when one cannot be
     start_folder(stage, dest) -> dest made as the stage's starting point: part1_echo = a fresh
                                  `django-admin startproject mysite .` + `python manage.py startapp
-                                 chat` run with this Python; later stages = a copy of the previous
-                                 reference stage without its notes and generated files
-                                 (stages.GENERATED). dest must not exist or be empty.
+                                 chat` run with this Python (once per process, then copied); later
+                                 stages = a copy of the previous reference stage without its notes
+                                 and generated files (stages.GENERATED). dest must not exist or be
+                                 empty.
     lesson_files(folder)      -> {path: text} of a folder as the stage comparison sees it: no
                                  notes, no generated files, the SECRET_KEY line of
                                  mysite/settings.py normalised
@@ -34,11 +35,14 @@ From the command line (a quick way to see the steps work, or to make a finished 
 """
 
 import argparse
+import atexit
 import fnmatch
+import functools
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -263,15 +267,10 @@ def start_folder(stage, dest):
     if dest.exists() and any(dest.iterdir()):
         raise BuildAlongError(f"{dest} is not empty")
     index = STAGES.index(stage)
+    if dest.exists():
+        dest.rmdir()
     if index == 0:
-        dest.mkdir(parents=True, exist_ok=True)
-        for command in (
-            [sys.executable, "-m", "django", "startproject", "mysite", "."],
-            [sys.executable, "manage.py", "startapp", "chat"],
-        ):
-            result = subprocess.run(command, cwd=dest, capture_output=True, text=True)
-            if result.returncode:
-                raise BuildAlongError(f"{' '.join(command[1:])} failed:\n{result.stderr}")
+        shutil.copytree(_fresh_project(), dest)
         return dest
     previous = ROOT / STAGES[index - 1]
 
@@ -283,10 +282,23 @@ def start_folder(stage, dest):
             if any(fnmatch.fnmatch(n, p) for p in GENERATED) or (top and n in NOTES)
         ]
 
-    if dest.exists():
-        dest.rmdir()
     shutil.copytree(previous, dest, ignore=ignore)
     return dest
+
+
+@functools.cache
+def _fresh_project():
+    """startproject + startapp with this Python, once per process (copies share a SECRET_KEY)."""
+    target = Path(tempfile.mkdtemp(prefix="build-along-start-"))
+    atexit.register(shutil.rmtree, target, ignore_errors=True)
+    for command in (
+        [sys.executable, "-m", "django", "startproject", "mysite", "."],
+        [sys.executable, "manage.py", "startapp", "chat"],
+    ):
+        result = subprocess.run(command, cwd=target, capture_output=True, text=True)
+        if result.returncode:
+            raise BuildAlongError(f"{' '.join(command[1:])} failed:\n{result.stderr}")
+    return target
 
 
 def lesson_files(folder):
