@@ -56,6 +56,7 @@ SECRET_KEY_LINE = re.compile(r"^SECRET_KEY = .*$", re.M)
 FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})(.*)$")
 STEP_HEADING = re.compile(r"^###\s+(\d+\.\s+.+?)\s*$")
 DELETE = re.compile(r"^<!--\s*build-along:\s*delete\s+(.+?)\s*-->\s*$")
+INDENTED_TITLED = re.compile(r"^\s+(`{3,}|~{3,}).*\btitle=")
 TITLE = re.compile(r"""\btitle=(?:"([^"]*)"|'([^']*)'|(\S+))""")
 HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 SEARCH_LINES = 200  # how far from its stated line a hunk may have moved
@@ -123,6 +124,11 @@ def steps(readme):
         heading = STEP_HEADING.match(line)
         if heading:
             step = heading.group(1)
+        if INDENTED_TITLED.match(line):
+            raise BuildAlongError(
+                f"{readme}:{number}: a titled code block is indented (inside a list?); "
+                "start its fence at the beginning of the line"
+            )
         opened = FENCE_OPEN.match(line)
         if opened:
             fence, info = opened.group(1), opened.group(2)

@@ -140,8 +140,17 @@ def test_the_good_version_applies(tmp_path):
         (GOOD.replace('title="app/a.py"', 'title="../a.py"', 1), "not a path inside the stage"),
         (GOOD.replace("```diff", '```diff title="app/new.py"\n```\n\n```diff'), "does not exist"),
         (GOOD.split("y = 2")[0], "never closed"),
+        (GOOD.replace('```python title="app/a.py"', '   ```python title="app/a.py"'), "indented"),
     ],
-    ids=["hunk-count", "no-hunk-header", "no-step", "outside-path", "no-such-file", "unclosed"],
+    ids=[
+        "hunk-count",
+        "no-hunk-header",
+        "no-step",
+        "outside-path",
+        "no-such-file",
+        "unclosed",
+        "indented",
+    ],
 )
 def test_malformed_sections_are_refused(tmp_path, text, complaint):
     folder = tmp_path / "work"
