@@ -145,16 +145,29 @@ class StageServer:
     def log(self):
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
-    def stop(self, sig=signal.SIGTERM, timeout=10):
+    def halt(self, sig=signal.SIGTERM, timeout=5):
+        """Signal the server's whole process group (the autoreloader's parent and its server
+        child, or the one --noreload process) and wait; SIGKILL what is left after `timeout`.
+        The workdir stays, so `start()` can serve it again on the same port."""
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                pass
+        if self.proc:
+            try:  # whatever is left of the group, e.g. a server child its parent left behind
                 os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
         if getattr(self, "_log", None):
             self._log.close()
+            self._log = None
+
+    def stop(self, sig=signal.SIGTERM, timeout=5):
+        """halt(), then remove the temporary copy of the stage."""
+        self.halt(sig, timeout)
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
