@@ -126,14 +126,15 @@ class StageServer:
             start_new_session=True,
         )
         try:
-            wait_until(self._serves, timeout, f"{self.stage} on port {self.port}")
+            wait_until(self.serves, timeout, f"{self.stage} on port {self.port}")
         except TimeoutError:
             log = self.log()  # read before stop() removes the temporary directory
             self.stop()
             raise TimeoutError(f"{self.stage} did not start; its log:\n{log}") from None
         return self
 
-    def _serves(self):
+    def serves(self):
+        """True once /chat/ answers 200; raises if the process has exited."""
         if self.proc.poll() is not None:
             raise RuntimeError(f"{self.stage} exited with {self.proc.returncode}:\n{self.log()}")
         try:
