@@ -28,6 +28,22 @@ async def recv_json(ws, timeout=RECV_TIMEOUT):
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 
 
+async def keep_talking(ws, received):
+    """Talk as fast as the server answers, counting frames in received[ws]; return the close code
+    once the server goes away."""
+    try:
+        while True:
+            await say(ws, "talking")
+            while True:  # read what has arrived, then talk again
+                try:
+                    await asyncio.wait_for(ws.recv(), 0.005)
+                    received[ws] += 1
+                except TimeoutError:
+                    break
+    except websockets.ConnectionClosed:
+        return ws.close_code
+
+
 def page_socket_is_open(browser, stage):
     """Parts 1-3 keep the tutorial's one top-level `chatSocket`; part4's page reports its state
     in `document.body.dataset.connected`, since it replaces the socket when it reconnects."""

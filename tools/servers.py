@@ -20,6 +20,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def port_is_closed(port):
+    """Nothing listens on the loopback port any more."""
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
 def wait_until(check, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

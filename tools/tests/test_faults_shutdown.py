@@ -12,16 +12,13 @@ the server child and the question never arises.
 """
 
 import asyncio
-import json
 import os
 import signal
-import socket
 import time
 
 import pytest
-import websockets
-from chat_client import connect, socket_path
-from servers import StageServer
+from chat_client import connect, keep_talking, socket_path
+from servers import StageServer, port_is_closed
 from stages import GROUP_STAGES, STAGES
 
 EXIT_WITHIN = 5  # seconds
@@ -45,26 +42,6 @@ CASES = [
 ]
 
 
-def port_is_closed(port):
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-async def chat(ws, received):
-    """Talk as fast as the server answers; return the close code when the server goes away."""
-    try:
-        while True:
-            await ws.send(json.dumps({"message": "talking"}))
-            while True:  # read what has arrived, then talk again
-                try:
-                    await asyncio.wait_for(ws.recv(), 0.005)
-                    received[ws] += 1
-                except TimeoutError:
-                    break
-    except websockets.ConnectionClosed:
-        return ws.close_code
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(("stage", "reload", "how"), CASES)
 async def test_server_exits_promptly_with_clients_chatting(request, stage, reload, how):
@@ -74,7 +51,7 @@ async def test_server_exits_promptly_with_clients_chatting(request, stage, reloa
     try:
         sockets = [await connect(server, socket_path("shutdown")) for _ in range(SOCKETS)]
         received = dict.fromkeys(sockets, 0)
-        talkers = [asyncio.create_task(chat(ws, received)) for ws in sockets]
+        talkers = [asyncio.create_task(keep_talking(ws, received)) for ws in sockets]
         while min(received.values()) < 5:  # messages are flowing on every socket
             await asyncio.sleep(0.02)
 
