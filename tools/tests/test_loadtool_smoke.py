@@ -4,7 +4,7 @@ the docs show apply to part3 and the tuned copy serves the chat, and the docs qu
 import re
 
 import pytest
-from bench.compare import BEGIN, BOTH, END, target
+from bench.compare import BEGIN, BOTH, END, target, targets
 from bench.load import REPORT_FIELDS, run_load
 from bench.targets import TUNING, BareServer, apply_diff, copy_stage, make_server
 from stages import ROOT
@@ -65,6 +65,17 @@ async def test_load_tool_counts_what_never_arrives():
     report = await run_load("ws://127.0.0.1:9", clients=2, messages=2, max_seconds=3)
     assert report["connect_failures"] == 2
     assert report["delivered"] == 0 and report["missing"] == report["expected"] == 8
+
+
+def test_every_target_of_a_full_run_can_be_built(tmp_path):
+    """Each stage copy of `compare.py`'s full run, tuned as its target says (not started)."""
+    blocks = targets(["daphne", "uvicorn"], sync_everywhere=True)
+    everything = [t for block in blocks for t in block]
+    servers = {t["name"]: make_server(t, "redis://127.0.0.1:9/0", tmp_path) for t in everything}
+    assert len(servers) == len(everything)  # no two targets share a name (or a folder)
+    for t in everything:
+        consumer = (servers[t["name"]].workdir / "chat" / "consumers.py").read_text()
+        assert ("async def dispatch" in consumer) == ("dispatch" in t.get("tuning", [])), t
 
 
 def test_a_tuning_diff_that_no_longer_matches_is_refused(tmp_path):
