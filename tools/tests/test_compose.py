@@ -134,9 +134,10 @@ class LocalService:
     """A compose service run here as a real process, laid out like its container.
 
     Bind-mounted folders are copied to their container paths under a temporary /app; a service
-    with no mount gets the stage folder the image holds. `uv run python` becomes this venv's
-    python (the image's venv), 0.0.0.0:8000 becomes a free loopback port, and the compose Redis
-    becomes the local redis-server.
+    with no mount gets the stage folder the image holds. 0.0.0.0:8000 becomes a free loopback
+    port and the compose Redis the local redis-server. With as_compose_runs_it the command runs
+    as written (`uv run`, on this venv as the image's); otherwise `uv run python` becomes this
+    venv's python with --noreload, which serves the same at half the startup CPU.
     """
 
     def __init__(self, name, service, redis_url, as_compose_runs_it=False):
@@ -180,8 +181,6 @@ class LocalService:
             command[0] = shutil.which("uv")
             env.update(UV_PROJECT_ENVIRONMENT=sys.prefix, UV_NO_SYNC="1", UV_OFFLINE="1")
         else:
-            # Django's autoreloader (kept in compose for bind-mounted edits) loads Django twice,
-            # once in a watcher parent; serving is the same without it, at half the startup CPU.
             command = [sys.executable, *command[3:], "--noreload"]
         env.update(self.service["environment"])
         compose_redis = urlsplit(env["REDIS_URL"])
@@ -253,29 +252,6 @@ def local_services(request, compose, redis_url):
             service.stop()
 
 
-@pytest.mark.parametrize(
-    ("local_services", "name"),
-    [pytest.param([name], name, id=name) for name in STAGE_PORTS],
-    indirect=["local_services"],
-)
-async def test_stage_service_serves_a_browser_on_the_host(local_services, name):
-    server = local_services[name]
-    assert server.get("/chat/") == 200
-    assert server.get("/chat/lobby/") == 200
-    # DJANGO_ALLOWED_HOSTS is what lets the host's browser in, and nothing else.
-    assert server.get("/chat/", host="evil.example") == 400
-
-    url = f"{server.ws_base}/ws/chat/lobby/"
-    async with websockets.connect(url, origin=server.origin) as ws:
-        await ws.send(json.dumps({"message": f"hello from {name}"}))
-        reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        assert reply == {"message": f"hello from {name}"}
-    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
-        async with websockets.connect(url, origin="http://evil.example"):
-            pass
-    assert refused.value.response.status_code == 403
-
-
 @pytest.mark.parametrize("local_services", [list(SCALE_PORTS)], indirect=True, ids=["scale"])
 async def test_scaling_example_shares_rooms_through_redis(local_services):
     a, b = local_services["part3-scale-a"], local_services["part3-scale-b"]
@@ -292,13 +268,16 @@ async def test_scaling_example_shares_rooms_through_redis(local_services):
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("name", ["part2", "part4"])  # the sync consumer, and part4's manage.py
-async def test_stage_service_stops_at_once_when_docker_signals_its_command(
+@pytest.mark.parametrize("name", list(STAGE_PORTS))
+async def test_stage_service_serves_the_host_and_stops_when_docker_signals_it(
     compose, redis_url, name
 ):
-    """`docker compose stop` with people chatting: Docker's init (PID 1, `init: true`) sends
-    SIGTERM to the service command's own process, `uv run`, and to nothing else; the whole
-    server must be gone within 5 s, well inside Docker's 10 s before it kills."""
+    """The service run as compose runs it (its own `uv run` command, autoreloader on).
+
+    A browser on the host gets in, and nothing else does. Then `docker compose stop` with people
+    chatting: Docker's init (PID 1, `init: true`) sends SIGTERM to the command's own process,
+    `uv run`, and to nothing else; the whole server must be gone within 5 s, well inside the
+    10 s Docker waits before it kills."""
     if shutil.which("uv") is None:
         message = "needs uv on PATH: https://docs.astral.sh/uv/"
         if IN_CI:
@@ -308,7 +287,20 @@ async def test_stage_service_stops_at_once_when_docker_signals_its_command(
     server.start()
     try:
         server.wait_ready()
-        room = socket_path(f"compose stop {name}")
+        assert server.get("/chat/") == 200
+        assert server.get("/chat/lobby/") == 200
+        # DJANGO_ALLOWED_HOSTS is what lets the host's browser in, and nothing else.
+        assert server.get("/chat/", host="evil.example") == 400
+        room = socket_path(f"compose {name}")
+        async with websockets.connect(server.ws_base + room, origin=server.origin) as ws:
+            await ws.send(json.dumps({"message": f"hello from {name}"}))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert reply == {"message": f"hello from {name}"}
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            async with websockets.connect(server.ws_base + room, origin="http://evil.example"):
+                pass
+        assert refused.value.response.status_code == 403
+
         sockets = [
             await websockets.connect(server.ws_base + room, origin=server.origin, proxy=None)
             for _ in range(5)
@@ -317,7 +309,6 @@ async def test_stage_service_stops_at_once_when_docker_signals_its_command(
         talkers = [asyncio.create_task(keep_talking(ws, received)) for ws in sockets]
         while min(received.values()) < 5:
             await asyncio.sleep(0.02)
-
         started = time.monotonic()
         os.kill(server.proc.pid, signal.SIGTERM)  # uv's pid only, as Docker's init sends it
         while server.proc.poll() is None and time.monotonic() - started < 6:

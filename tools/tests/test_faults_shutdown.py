@@ -2,8 +2,7 @@
 and without Django's autoreloader, and leaves no process holding its port.
 
 Ctrl-C is SIGINT to the whole process group, as a terminal sends it; SIGTERM goes to the server's
-own pid, as `kill PID` sends it. The servers are stock daphne `runserver`. SIGTERM under the
-autoreloader is how `docker compose stop` ends a stage: test_compose.py covers it.
+own pid, as `kill PID` sends it. The servers are stock daphne `runserver`.
 
 A sync consumer (parts 1 and 2) can keep a worker thread waiting in `async_to_sync` on daphne's
 stopped event loop; at exit Python waits for that thread, so a --noreload server can hang there
@@ -30,14 +29,14 @@ def case(stage, reload, how):
     return pytest.param(stage, reload, how, id=f"{stage}-{mode}-{how}")
 
 
-# Under the autoreloader (the learner's command), Ctrl-C on every stage; SIGTERM to the reloader's
-# parent is how compose stops a stage, tested with the service's own `uv run` command in
-# test_compose.py. Without it, the consumer decides, so every stage gets SIGTERM; daphne handles
-# SIGINT the same way (Twisted stops its reactor), checked on parts 2 and 4.
+# Each stage in each mode, stopped the way its user stops it: the learner's terminal runs the
+# autoreloader and sends Ctrl-C; a supervisor or the test harness runs --noreload and sends
+# SIGTERM. SIGTERM under the autoreloader is `docker compose stop` (test_compose.py, every stage);
+# SIGINT under --noreload takes daphne's SIGTERM path (Twisted stops its reactor on either).
 CASES = [
-    *[case(stage, True, "Ctrl-C") for stage in STAGES],
-    *[case(stage, False, "SIGTERM") for stage in STAGES],
-    *[case(stage, False, "Ctrl-C") for stage in ("part2_groups", "part4_tests")],
+    case(stage, reload, how)
+    for reload, how in ((True, "Ctrl-C"), (False, "SIGTERM"))
+    for stage in STAGES
 ]
 
 
