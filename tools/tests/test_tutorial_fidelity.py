@@ -47,7 +47,7 @@ def reference():
 
 
 def code_blocks(text):
-    """(heading, first line, dedented lines) of every `.. code-block::` in an .rst, in order."""
+    """(heading above it, dedented lines) of every `.. code-block::` in an .rst, in order."""
     lines = text.splitlines()
     heading, blocks, i = None, [], 0
     while i < len(lines):
@@ -73,25 +73,27 @@ def code_blocks(text):
     return blocks
 
 
-def tutorial_files(folder, stage):
-    """{path: [lines]} of the tutorial's code as it stands at the end of the stage's step."""
+def blocks_of_step(folder, stage):
+    """The code blocks of the tutorial from its start to the end of the stage's step."""
     last_part, stop_heading = STEPS[stage]
-    files, settings = {}, []
     for part in PARTS[: PARTS.index(last_part) + 1]:
         for heading, body in code_blocks((folder / part).read_text()):
             if part == last_part and stop_heading and heading == stop_heading:
-                break
-            named = PATH_COMMENT.match(body[0].strip())
-            if not named:
-                continue
-            path = named.group(1)
-            if path == "mysite/settings.py":
-                settings += body  # fragments, each an edit of the same file
-            else:
-                files[path] = body
-        else:
+                return
+            yield body
+
+
+def tutorial_files(folder, stage):
+    """{path: [lines]} of the tutorial's code as it stands at the end of the stage's step."""
+    files, settings = {}, []
+    for body in blocks_of_step(folder, stage):
+        named = PATH_COMMENT.match(body[0].strip())
+        if not named:
             continue
-        break
+        if named.group(1) == "mysite/settings.py":
+            settings += body  # fragments, each an edit of the same file
+        else:
+            files[named.group(1)] = body  # a later version replaces an earlier one
     files["mysite/settings.py"] = settings
     return files
 
