@@ -42,6 +42,7 @@ WORDS = {
         "reread": "Reread",
         "compare": "Compare",
         "log": "Server log (last lines)",
+        "tests_log": "Test output (last lines)",
         "header": "Checking {path} against the {stage} checkpoint ({layer})",
         "memory": "in-memory channel layer, 1 server process",
         "redis": "Redis channel layer, 2 server processes",
@@ -63,6 +64,7 @@ WORDS = {
         "reread": "다시 읽을 곳",
         "compare": "비교 명령",
         "log": "서버 로그(마지막 몇 줄)",
+        "tests_log": "테스트 출력(마지막 몇 줄)",
         "header": "검사 대상: {path} ({stage} 체크포인트, {layer})",
         "memory": "인메모리 채널 레이어, 서버 프로세스 1개",
         "redis": "Redis 채널 레이어, 서버 프로세스 2개",
@@ -215,8 +217,12 @@ def redis_answers(url):
 # --- Running the checks ------------------------------------------------------------------------
 
 
-def run_check(stage, project, use_redis=True, checks=None):
-    """Serve the project, run the stage's checkpoint checks, return the result as a dict."""
+def run_check(stage, project, redis_url="auto", checks=None, frame_timeout=FRAME_TIMEOUT):
+    """Serve the project, run the stage's checkpoint checks, return the result as a dict.
+
+    redis_url: "auto" (REDIS_URL, else a redis-server of our own if there is one), a URL, or
+    None (in memory only). checks: run only these check ids.
+    """
     started = time.monotonic()
     project = Path(project).resolve()
     result = {
@@ -232,11 +238,14 @@ def run_check(stage, project, use_redis=True, checks=None):
     scratch = Path(tempfile.mkdtemp(prefix="chat-check-"))
     try:
         require_project(project)
-        redis_url, why_no_redis = None, None
-        if stage != "part1_echo":
-            if not use_redis:
-                why_no_redis = NO_REDIS
-            elif os.environ.get("REDIS_URL"):
+        why_no_redis = None
+        if stage == "part1_echo":
+            redis_url = None
+        elif redis_url != "auto":
+            why_no_redis = None if redis_url else NO_REDIS
+        else:
+            redis_url = None
+            if os.environ.get("REDIS_URL"):
                 redis_url = os.environ["REDIS_URL"]
                 if not redis_answers(redis_url):
                     redis_url, why_no_redis = None, redis_silent(redis_url)
@@ -246,24 +255,25 @@ def run_check(stage, project, use_redis=True, checks=None):
             else:
                 why_no_redis = NO_REDIS
         result["layer"] = "redis" if redis_url else ("memory" if stage != "part1_echo" else None)
+        selected = contract.checks_for(stage, checkpoint_only=True)
+        if checks is not None:
+            selected = [c for c in selected if c.id in checks]
         # One after the other: a runserver may migrate db.sqlite3 as it starts (part4's does).
-        for name in ["server-1", "server-2"] if redis_url else ["server-1"]:
+        names = ["server-1", "server-2"] if redis_url else ["server-1"]
+        for name in names if any(c.needs_server for c in selected) else []:
             servers.append(ProjectServer(project, scratch, redis_url, name).start())
             servers[-1].wait_ready()
         target = contract.Target(
             stage=stage,
             project=project,
-            server=servers[0],
+            server=servers[0] if servers else None,
             second=servers[1] if len(servers) > 1 else None,
             layer=result["layer"] or "memory",
-            timeout=FRAME_TIMEOUT,
+            timeout=frame_timeout,
             why_no_second=why_no_redis,
             redis_url=redis_url,
             scratch=scratch,
         )
-        selected = contract.checks_for(stage, checkpoint_only=True)
-        if checks is not None:
-            selected = [c for c in selected if c.id in checks]
         results = asyncio.run(contract.run_checks(target, selected))
         result["checks"] = [explain(r, stage, project) for r in results]
         failed = [r for r in results if r.status == "fail"]
@@ -405,7 +415,7 @@ def render(result, lang, colours=False):
         lines.append(f"{pad}{w['reread']}: {c['notes'][lang]}")
         lines.append(f"{pad}{w['compare']}: {c['diff']}")
         if c["log"]:
-            lines.append(f"{pad}{w['log']}:")
+            lines.append(f"{pad}{w['tests_log' if c['log_source'] == 'tests' else 'log']}:")
             lines += [f"{pad}  {entry}" for entry in c["log"]]
     n = len(result["checks"])
     failed = sum(c["status"] == "fail" for c in result["checks"])

@@ -49,6 +49,7 @@ class Result:
     look_at: str | None = None  # file in the project to look at
     skip_reason: dict | None = None  # {"en": ..., "ko": ...}
     log: list = field(default_factory=list)  # the server's traceback, trimmed
+    log_source: str = "server"  # or "tests": the output of the project's own tests
     seconds: float = 0.0
 
     def to_dict(self):
@@ -58,12 +59,16 @@ class Result:
 class Failed(Exception):
     """A check did not hold: what was seen, and what it points to."""
 
-    def __init__(self, detail, mistake=None, look_at=None, log_text=""):
+    def __init__(
+        self, detail, mistake=None, look_at=None, log_text="", log_signs=(), log_lines=None
+    ):
         super().__init__(detail)
+        self.log_lines = log_lines  # what to show of log_text, when it is no Python traceback
         self.detail = detail
         self.mistake = mistake
         self.look_at = look_at
         self.log_text = log_text
+        self.log_signs = list(log_signs)  # (log text, mistake) pairs that apply to this check
 
 
 class Skipped(Exception):
@@ -95,7 +100,7 @@ class Target:
     reference: bool = False
 
     def log(self):
-        return self.server.log()
+        return self.server.log() if self.server else ""
 
     def window(self):
         """The server's log lines written since the current check started."""
@@ -280,8 +285,8 @@ LOG_SIGNS = [
 ]
 
 
-def mistake_in_log(text):
-    for sign, mistake in LOG_SIGNS:
+def mistake_in_log(text, extra_signs=()):
+    for sign, mistake in [*LOG_SIGNS, *extra_signs]:
         if sign in text and mistake:
             return mistake
     return None
@@ -340,7 +345,8 @@ class Check:
     run: object  # async fn(target) -> None, raising Failed / Skipped
     checkpoint: bool = True  # the learner's checker runs it too (not only the repo's tests)
     needs: tuple = ()  # checks that must pass first
-    layers: tuple = ("memory", "redis")
+    layers: tuple = ("memory", "redis")  # the repo's tests run it on these layers
+    needs_server: bool = True  # False: it runs the project's own tests instead
 
 
 CHECKS = []
@@ -379,17 +385,20 @@ async def _run_one(chk, target):
     except Skipped as skip:
         return Result(chk.id, {"en": chk.en, "ko": chk.ko}, "skip", skip_reason=skip.reason)
     except Failed as failure:
-        await asyncio.sleep(0.3)  # let the server finish writing its traceback
+        await asyncio.sleep(0.2)  # let the server finish writing its traceback
         log = failure.log_text or target.window()
-        mistake = failure.mistake or mistake_in_log(log)
+        mistake = failure.mistake or mistake_in_log(log, failure.log_signs)
         return Result(
             chk.id,
             {"en": chk.en, "ko": chk.ko},
             "fail",
             mistake=mistake,
             detail=failure.detail,
-            look_at=failure.look_at or look_at_for(mistake) or chk.look_at,
-            log=trim_traceback(log, target.project),
+            look_at=look_at_for(mistake) or failure.look_at or chk.look_at,
+            log=failure.log_lines
+            if failure.log_lines is not None
+            else trim_traceback(log, target.project),
+            log_source="tests" if failure.log_lines is not None else "server",
         )
 
 
@@ -537,9 +546,8 @@ async def socket_opens(target):
         detail = f"the handshake got HTTP {status}" + (f" (server: {server})" if server else "")
     except (OSError, TimeoutError) as error:
         raise Failed(f"could not connect: {error!r}") from None
-    await asyncio.sleep(0.3)
-    mistake = mistake_in_log(target.window())
-    if mistake is None and status == 404:
+    mistake = None  # else read from the server's log, once it has written it
+    if status == 404:
         _, _, headers = http_get(target.server, "/chat/")
         apps = installed_apps(target.project)
         if "WSGIServer" in headers.get("Server", "") or (
@@ -645,9 +653,8 @@ async def korean_room(target):
     try:
         await room_works(target, KOREAN_ROOM)
     except Failed as failure:
-        await asyncio.sleep(0.3)
-        if failure.mistake is None and "No route found for path" in target.window():
-            failure.mistake = "word-route"  # lobby has a route, this name has none
+        # lobby has a route (its checks passed), this name has none
+        failure.log_signs.append(("No route found for path", "word-route"))
         raise
 
 
@@ -1032,6 +1039,7 @@ def break_consumer(project):
     stages=["part4_tests"],
     look_at="chat/tests/",
     layers=(),  # run by the checker only; the repo runs part4's suite in test_part4_suite.py
+    needs_server=False,
 )
 async def own_tests_pass(target):
     work = target.scratch / "pass"
@@ -1042,11 +1050,13 @@ async def own_tests_pass(target):
         raise Failed("no tests ran: put them in chat/tests/", log_text=" ")
     if code != 0:
         mistake = mistake_in_log(output)
+        lines = output.rstrip().splitlines()
         raise Failed(
-            f"`{' '.join(command[1:])}` exited with {code}",
+            f"`python {' '.join(command[1:])}` exited with {code}",
             mistake=mistake,
             look_at="mysite/settings.py" if mistake == "test-db-in-memory" else None,
             log_text=output,
+            log_lines=[line for line in lines if line.startswith("E   ")][-3:] + lines[-3:],
         )
 
 
@@ -1058,6 +1068,7 @@ async def own_tests_pass(target):
     look_at="chat/tests/",
     needs=("own-tests-pass",),
     layers=(),
+    needs_server=False,
 )
 async def own_tests_catch_bugs(target):
     work = target.scratch / "broken"
@@ -1066,7 +1077,8 @@ async def own_tests_catch_bugs(target):
     code, output, command = await asyncio.to_thread(run_project_tests, work, target.redis_url)
     if code == 0:
         raise Failed(
-            f"with ChatConsumer.{handler} doing nothing, `{' '.join(command[1:])}` still passed",
+            f"with ChatConsumer.{handler} doing nothing, "
+            f"`python {' '.join(command[1:])}` still passed",
             mistake="tests-cannot-fail",
             log_text=" ",
         )
