@@ -1037,7 +1037,7 @@ def break_consumer(project):
     "Your tests (chat/tests) pass",
     "직접 작성한 테스트(`chat/tests`)가 통과합니다",
     stages=["part4_tests"],
-    look_at="chat/tests/",
+    look_at="chat/tests",
     layers=(),  # run by the checker only; the repo runs part4's suite in test_part4_suite.py
     needs_server=False,
 )
@@ -1065,7 +1065,7 @@ async def own_tests_pass(target):
     "Your tests fail against a consumer that never delivers a message",
     "메시지를 전달하지 않는 컨슈머로 바꾸면 테스트가 실패합니다",
     stages=["part4_tests"],
-    look_at="chat/tests/",
+    look_at="chat/tests",
     needs=("own-tests-pass",),
     layers=(),
     needs_server=False,

@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import check
 import contract
@@ -65,21 +66,41 @@ def only_what_diagnoses(mistake):
     return {chk.id, *chk.needs}
 
 
+def diagnose(mistake, tmp):
+    entry = CATALOGUE[mistake]
+    project = contract.apply_mistake(mistake, tmp / mistake / entry["stage"])
+    # In memory, one server process: two processes on Redis are not needed to tell any of these.
+    return check.run_check(
+        entry["stage"],
+        project,
+        redis_url=None,
+        checks=only_what_diagnoses(mistake),
+        frame_timeout=3,
+    )
+
+
+@pytest.fixture(scope="module")
+def diagnosed(request, tmp_path_factory):
+    """Every selected mistake's checker run, three at a time: most of a run is waiting (for a
+    frame that never comes, or for daphne, which closes a failed socket about a second later)."""
+    selected = [
+        item.callspec.params["mistake"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_catalogued_mistake_is_named_with_its_hint"
+    ]
+    tmp = tmp_path_factory.mktemp("mistakes")
+    with ThreadPoolExecutor(3) as pool:
+        return dict(zip(selected, pool.map(lambda m: diagnose(m, tmp), selected), strict=True))
+
+
 @pytest.mark.parametrize(
     "mistake",
-    [
-        pytest.param(m, marks=[pytest.mark.slow] if m == "tests-cannot-fail" else [])
-        for m in MISTAKES
-    ],
+    [pytest.param(m, marks=pytest.mark.xdist_group("checker-mistakes")) for m in MISTAKES],
 )
-def test_catalogued_mistake_is_named_with_its_hint(mistake, tmp_path):
+def test_catalogued_mistake_is_named_with_its_hint(mistake, diagnosed):
     entry = CATALOGUE[mistake]
     stage = entry["stage"]
-    project = contract.apply_mistake(mistake, tmp_path / stage)
-    # In memory, one server process: two processes on Redis are not needed to tell any of these.
-    result = check.run_check(
-        stage, project, redis_url=None, checks=only_what_diagnoses(mistake), frame_timeout=3
-    )
+    result = diagnosed[mistake]
     english, korean = rendered(result)
     assert result["exit_code"] == 1, english
     failed = [c for c in result["checks"] if c["status"] == "fail"]
