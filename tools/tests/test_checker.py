@@ -56,6 +56,16 @@ def test_reference_stage_passes(stage, request):
     assert korean.splitlines()[-1].startswith(f"통과: {stage} 체크포인트를 통과했습니다")
 
 
+def test_without_redis_the_two_process_check_says_how_to_enable_it():
+    result = check.run_check("part2_groups", ROOT / "part2_groups", redis_url=None)
+    english, korean = rendered(result)
+    assert result["exit_code"] == 0, english
+    assert "[skip] Two server processes on one Redis share the room (no Redis here" in english
+    assert "install redis-server" in english and "set REDIS_URL" in english
+    assert "[건너뜀]" in korean and "redis-server를 설치하거나" in korean
+    assert english.splitlines()[-1] == "PASS: part2_groups checkpoint holds (8 checks, 1 skipped)"
+
+
 def only_what_diagnoses(mistake):
     """part4's mistakes run only the check that catches them (and what it needs): the rest of
     part4's checkpoint is the suite run twice, proven by test_reference_stage_passes."""
