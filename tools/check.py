@@ -111,6 +111,7 @@ class ProjectServer:
         self.origin = self.base_url
         self.log_path = Path(log_dir) / f"{name}-{self.port}.log"
         self.proc = None
+        self._asked = False
 
     def start(self):
         env = {
@@ -175,15 +176,26 @@ class ProjectServer:
         except OSError:
             return ""
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
+    def terminate(self):
+        """Ask the server to stop (Ctrl-C's signal on Windows, SIGTERM elsewhere)."""
+        if self.proc and self.proc.poll() is None and not self._asked:
+            self._asked = True
             try:
                 if os.name == "nt":
                     self.proc.send_signal(signal.CTRL_BREAK_EVENT)
                 else:
                     os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(10)
-            except (subprocess.TimeoutExpired, OSError):
+            except OSError:
+                pass
+
+    def stop(self, grace=2):
+        """Stop it, and kill it after a short grace: it is a throwaway, and a consumer still
+        waiting on Redis can hold daphne's shutdown for seconds."""
+        self.terminate()
+        if self.proc and self.proc.poll() is None:
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
                 if os.name == "nt":
                     self.proc.kill()
                 else:
@@ -286,6 +298,8 @@ def run_check(stage, project, redis_url="auto", checks=None, frame_timeout=FRAME
             result["mistake"] = error.mistake
             result["hint"] = hint(error.mistake)
     finally:
+        for server in servers:
+            server.terminate()
         for server in servers:
             server.stop()
         if redis:
