@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 import urllib.error
@@ -271,7 +270,6 @@ LOG_SIGNS = [
     ("Django can only handle ASGI/HTTP connections, not websocket", "ws-not-routed"),
     ("can't be used in 'await' expression", "no-as-asgi"),
     ("takes no arguments", "no-as-asgi"),
-    ("object has no attribute 'as_asgi'", None),
     ("'NoneType' object has no attribute 'group_", "no-channel-layer"),
     ("Group name must be", "unsafe-group-name"),
     ("No handler for message type", "handler-type-mismatch"),
@@ -1123,7 +1121,3 @@ def apply_mistake(mistake, dest):
                 )
             path.write_text(text.replace(change["old"], change["new"]), encoding="utf-8")
     return dest
-
-
-def scratch_dir():
-    return Path(tempfile.mkdtemp(prefix="chat-check-"))
