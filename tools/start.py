@@ -10,12 +10,12 @@ your work with tools/check.py.
 
 import argparse
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
+from build_along import start_folder
 from check import default_lang, display
-from stages import GENERATED, ROOT, STAGES
+from stages import ROOT, STAGES
 
 NOTES = {"en": ("README.md", "Build it yourself"), "ko": ("README.ko.md", "직접 만들어 보기")}
 
@@ -41,26 +41,6 @@ TEXT = {
         "check": "다 했으면: uv run python tools/check.py {stage}",
     },
 }
-
-
-def start_folder(stage, dest):
-    """Fill the empty folder dest with the starting point of stage.
-
-    Same starting point as tools/build_along.py's (the test that proves the steps): keep the two
-    in step, or fold one into the other.
-    """
-    dest = Path(dest)
-    index = STAGES.index(stage)
-    if index == 0:
-        dest.mkdir(parents=True)
-        run = {"cwd": dest, "check": True, "stdout": subprocess.DEVNULL}
-        subprocess.run([sys.executable, "-m", "django", "startproject", "mysite", "."], **run)
-        subprocess.run([sys.executable, "manage.py", "startapp", "chat"], **run)
-    else:
-        # The previous stage's code, without its notes (they describe that stage, not this one).
-        ignore = shutil.ignore_patterns(*GENERATED, "README.md", "README.ko.md")
-        shutil.copytree(ROOT / STAGES[index - 1], dest, ignore=ignore)
-    return dest
 
 
 def main(argv=None):
