@@ -43,8 +43,7 @@ class Target:
     platform_system: str
     os_name: str
     platforms: tuple  # wheel platform tags the OS release accepts, best first
-    pip_platforms: tuple  # the --platform values `pip download` takes for it (offline kit)
-    uv_wheel: str  # the platform part of uv's own wheel on PyPI (offline kit)
+    key: str  # a short name for command lines and folder names (offline kit)
 
     def environment(self, python, patch=0):
         full = f"{python[0]}.{python[1]}.{patch}"
@@ -78,8 +77,7 @@ TARGETS = [
         "Linux",
         "posix",
         tuple(manylinux("x86_64")),
-        ("manylinux_2_28_x86_64", "manylinux2014_x86_64", "manylinux_2_17_x86_64"),
-        "manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "linux-x86_64",
     ),
     Target(
         "Linux aarch64",
@@ -88,8 +86,7 @@ TARGETS = [
         "Linux",
         "posix",
         tuple(manylinux("aarch64")),
-        ("manylinux_2_28_aarch64", "manylinux2014_aarch64", "manylinux_2_17_aarch64"),
-        "manylinux_2_17_aarch64.manylinux2014_aarch64",
+        "linux-aarch64",
     ),
     Target(
         "macOS 13+ Intel",
@@ -98,8 +95,7 @@ TARGETS = [
         "Darwin",
         "posix",
         tuple(mac_platforms((13, 0), "x86_64")),
-        tuple(mac_platforms((13, 0), "x86_64")),
-        "macosx_10_12_x86_64",
+        "macos-x86_64",
     ),
     Target(
         "macOS 13+ Apple Silicon",
@@ -108,8 +104,7 @@ TARGETS = [
         "Darwin",
         "posix",
         tuple(mac_platforms((13, 0), "arm64")),
-        tuple(mac_platforms((13, 0), "arm64")),
-        "macosx_11_0_arm64",
+        "macos-arm64",
     ),
     Target(
         "Windows x64",
@@ -118,8 +113,7 @@ TARGETS = [
         "Windows",
         "nt",
         ("win_amd64",),
-        ("win_amd64",),
-        "win_amd64",
+        "windows-x86_64",
     ),
 ]
 
