@@ -356,8 +356,11 @@ KIT\\uv\\{key}\\uv.exe pip install --offline --no-index -f KIT\\wheels -r KIT\\r
 KIT\\uv\\{key}\\uv.exe run --offline python part1_echo\\manage.py runserver
 ```
 
-The same three lines work in cmd. Windows Defender Firewall may ask about Python when a server
-starts: allow it on private networks only if the room should reach this laptop.
+The same three lines work in cmd. In PowerShell, a path with a space needs `&` and quotes:
+`& "D:\\my kit\\uv\\{key}\\uv.exe" venv ...`. Every later command in the notes works as written
+with that path in place of `uv`; add `--offline` when the room has no internet. Windows Defender
+Firewall may ask about Python when a server starts: allow it on private networks only if the
+room should reach this laptop.
 """
 
 WINDOWS_KO = """## {name} (`{key}`), PowerShell/cmd
@@ -368,20 +371,25 @@ KIT\\uv\\{key}\\uv.exe pip install --offline --no-index -f KIT\\wheels -r KIT\\r
 KIT\\uv\\{key}\\uv.exe run --offline python part1_echo\\manage.py runserver
 ```
 
-cmd에서도 같은 세 줄이 그대로 됩니다. 서버를 띄울 때 Windows Defender 방화벽이 Python을 허용할지
-물으면, 강의실의 다른 노트북이 이 노트북에 접속해야 할 때만 개인 네트워크에서 허용하세요.
+cmd에서도 같은 세 줄이 그대로 됩니다. PowerShell에서 경로에 공백이 있으면 `&`와 따옴표가
+필요합니다: `& "D:\\my kit\\uv\\{key}\\uv.exe" venv ...`. 이후 노트의 명령은 `uv` 자리에 이 경로를
+쓰면 그대로 됩니다. 인터넷이 없으면 `--offline`을 붙이세요. 서버를 띄울 때 Windows Defender
+방화벽이 Python을 허용할지 물으면, 강의실의 다른 노트북이 이 노트북에 접속해야 할 때만 개인
+네트워크에서 허용하세요.
 """
 
 POSIX_NOTE_EN = """
 On macOS and Linux the copy to `~/uv` gives the program its executable bit back (USB sticks
-formatted FAT32 or exFAT drop it). Every later command in the notes works as written with
-`~/uv` in place of `uv`; add `--offline` when the room has no internet.
+formatted FAT32 or exFAT drop it). If macOS refuses to open it ("cannot be verified"), run
+`xattr -d com.apple.quarantine ~/uv` once. Every later command in the notes works as written
+with `~/uv` in place of `uv`; add `--offline` when the room has no internet.
 """
 
 POSIX_NOTE_KO = """
 macOS와 리눅스에서 `~/uv`로 복사하는 것은 실행 권한을 되살리기 위해서입니다(FAT32, exFAT로 포맷한
-USB는 이 권한을 잃습니다). 이후 노트의 명령은 `uv` 자리에 `~/uv`를 쓰면 그대로 됩니다. 인터넷이
-없으면 `--offline`을 붙이세요.
+USB는 이 권한을 잃습니다). macOS가 "확인할 수 없는 개발자"라며 열지 않으면
+`xattr -d com.apple.quarantine ~/uv`를 한 번 실행하세요. 이후 노트의 명령은 `uv` 자리에 `~/uv`를
+쓰면 그대로 됩니다. 인터넷이 없으면 `--offline`을 붙이세요.
 """
 
 

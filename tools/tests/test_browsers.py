@@ -68,7 +68,7 @@ def run_fixture_test(path):
     )
 
 
-def test_with_google_chrome_the_only_browser_the_browser_tests_run(tmp_path):
+def test_google_chrome_alone_is_found_with_its_driver(tmp_path):
     chromium = real_chromium()
     path = fake_path(tmp_path, add={"google-chrome": chromium})
     found = browsers.detect(path=path)
@@ -76,6 +76,11 @@ def test_with_google_chrome_the_only_browser_the_browser_tests_run(tmp_path):
     assert found.browser.name == "Google Chrome"
     assert found.browser.path == os.path.join(path, "google-chrome")
     assert found.driver_major == found.browser.major
+
+
+@pytest.mark.slow
+def test_with_google_chrome_the_only_browser_the_browser_tests_run(tmp_path):
+    path = fake_path(tmp_path, add={"google-chrome": real_chromium()})
     result = run_fixture_test(path)
     assert "1 passed" in result.stdout and "skipped" not in result.stdout, result.stdout
     assert f"DRIVEN: Google Chrome at {path}/google-chrome" in result.stdout
