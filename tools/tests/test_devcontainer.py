@@ -21,6 +21,8 @@ from conftest import missing
 from servers import StageServer, free_port
 from stages import ROOT, STAGES
 
+# One worker: the module's server (or clone) is started once.
+pytestmark = pytest.mark.xdist_group("devcontainer")
 FOLDER = ROOT / ".devcontainer"
 INSTALL_SCRIPT = ROOT / "tools" / "install-system-deps.sh"
 FORWARDED = "x-8000.app.github.dev"  # <codespace name>-<port>.app.github.dev

@@ -11,6 +11,9 @@ import sys
 import pytest
 from stages import ROOT
 
+# One worker: the module's server (or clone) is started once.
+pytestmark = pytest.mark.xdist_group("autocrlf_clone")
+
 
 def git(*args, cwd):
     return subprocess.run(
