@@ -11,6 +11,8 @@ import browsers
 import pytest
 from servers import RedisServer, StageServer
 
+pytest_plugins = ["stage_markers"]  # -m part1_echo ... -m repo: see stage_markers.py
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 HOW_TO_GET = {
