@@ -134,7 +134,7 @@ def test_the_network_really_is_out_of_reach(installed):
     assert "Connection refused" in done.stderr, done.stderr
 
 
-async def test_part1_serves_a_page_and_an_echo_from_the_kit(installed):
+async def test_the_echo_stage_serves_a_page_and_an_echo_from_the_kit(installed):
     project, env, _ = installed
     port = free_port()
     uv = project.parent / "uv"
