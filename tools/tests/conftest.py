@@ -105,7 +105,7 @@ def browser(tmp_path, browser_detection):
 
 def pytest_collection_modifyitems(items):
     """Queue the long waits first (pyproject turns off xdist's reordering of groups by size), so
-    the 61 s idle test and part4's suite run beside the other tests rather than after them."""
+    the idle test (10 s of silence) and part4's suite run beside the other tests, not after them."""
     first = ("tools/tests/test_stage_idle.py", "tools/tests/test_part4_suite.py")
     items.sort(
         key=lambda item: next(
