@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Preflight check for a workshop laptop: what is missing and how to fix it, in Korean and English.
 
-    uv run python tools/doctor.py          # the full check (exit code 0 only when ready)
+    uv run python tools/doctor.py          # the full check (exit code 0 unless something is broken)
     python3 tools/doctor.py                # before `uv sync`: says the environment is missing
     uv run python tools/doctor.py --lang ko --only ports,redis --ports 8000,8001
+    uv run python tools/doctor.py --strict # a missing browser or Redis fails too (as in CI)
+    uv run python tools/doctor.py --fetch-driver   # while online: cache a driver for the browser
 
-Standard library only (psutil is used when present to name who holds a port), and written for old
-Pythons too, so that it can say the Python is too old instead of failing to start.
+On a laptop a missing browser or Redis is a warning (those tests skip); with --strict or CI=true
+it is a failure. Standard library only (psutil, packaging and selenium are used when present),
+and written for old Pythons too, so that it can say the Python is too old instead of failing.
 """
 
 import argparse
@@ -21,12 +24,15 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/browsers.py, lock_coverage.py
+
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ["part1_echo", "part2_groups", "part3_async", "part4_tests"]
 MIN_PYTHON = (3, 11)
 MIN_REDIS = (5, 0)  # channels-redis blocks on BZPOPMIN, added in Redis 5.0
 DEFAULT_PORTS = [8000, 8001, 8002, 8003, 8004]
-CHECKS = ["python", "env", "stages", "ports", "redis", "browser"]
+LOCAL_REDIS = "redis://localhost:6379/0"  # what redis.env and `docker compose up -d redis` give
+CHECKS = ["python", "windows", "env", "stages", "ports", "redis", "docker", "browser"]
 # Distribution name -> module name, for the packages the stages import.
 PACKAGES = {
     "django": "django",
@@ -60,28 +66,6 @@ def version_tuple(text):
     return tuple(int(part) for part in match.group(0).split(".")) if match else ()
 
 
-def satisfies(version, spec):
-    """True when version (e.g. "5.2.8") meets a specifier like ">=5.2,<5.3"."""
-    have = version_tuple(version)
-    for clause in filter(None, (c.strip() for c in spec.split(","))):
-        op, wanted = re.match(r"(~=|==|!=|>=|<=|>|<)\s*(.+)", clause).groups()
-        want = version_tuple(wanted)
-        width = max(len(have), len(want))
-        a, b = have + (0,) * (width - len(have)), want + (0,) * (width - len(want))
-        ok = {
-            ">=": a >= b,
-            ">": a > b,
-            "<=": a <= b,
-            "<": a < b,
-            "==": a == b,
-            "!=": a != b,
-            "~=": a >= b and have[: len(want) - 1] == want[:-1],
-        }[op]
-        if not ok:
-            return False
-    return True
-
-
 def requirements(pyproject=ROOT / "pyproject.toml"):
     """The project's runtime dependencies, {name: specifier}, read from pyproject.toml."""
     text = pyproject.read_text(encoding="utf-8")
@@ -108,24 +92,64 @@ def check_python(version=None):
     )
 
 
-def check_environment(wanted=None):
-    """Are the stage packages importable, at the versions pyproject.toml asks for?"""
+def normalize(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def default_groups(pyproject=ROOT / "pyproject.toml"):
+    """The dependency groups a plain `uv sync` installs ([tool.uv] default-groups)."""
+    import tomllib
+
+    with open(pyproject, "rb") as f:
+        return tomllib.load(f).get("tool", {}).get("uv", {}).get("default-groups", ["dev"])
+
+
+def locked_versions(lock_path=ROOT / "uv.lock", groups=None):
+    """({package: version} uv.lock installs here with `uv sync`, {package: version} with every
+    group), markers evaluated for this interpreter; None when `packaging` is not installed."""
+    import tomllib
+
+    try:
+        from lock_coverage import Lock
+        from packaging.markers import default_environment
+    except ImportError:
+        return None
+    with open(lock_path, "rb") as f:
+        lock = Lock(tomllib.load(f))
+    env = {**default_environment(), "extra": ""}
+    every = list(lock.root().get("dev-dependencies", {}))
+    synced = lock.reached(env, default_groups() if groups is None else groups)
+    return {n: v for n, v in synced}, {n: v for n, v in lock.reached(env, every)}
+
+
+def all_locked_versions(lock_path=ROOT / "uv.lock"):
+    """{package: {every version uv.lock names}}: the check without markers."""
+    import tomllib
+
+    with open(lock_path, "rb") as f:
+        packages = tomllib.load(f).get("package", [])
+    found = {}
+    for package in packages:
+        if "virtual" not in package.get("source", {}):
+            found.setdefault(package["name"], set()).add(package["version"])
+    return found
+
+
+def check_environment(wanted=None, lock_path=ROOT / "uv.lock", exact=True):
+    """Are the stage packages importable, at exactly the versions uv.lock pins?"""
     try:
         from importlib import metadata
     except ImportError:  # Python < 3.8, already reported as too old
         metadata = None
 
     wanted = requirements() if wanted is None else wanted
-    missing, wrong = [], []
-    for name, spec in wanted.items():
+    missing = []
+    for name in wanted:
         try:
-            installed = metadata.version(name)
+            metadata.version(name)
             importlib.import_module(PACKAGES.get(name, name.replace("-", "_")))
         except Exception:  # not installed, or installed but broken
             missing.append(name)
-            continue
-        if not satisfies(installed, spec):
-            wrong.append(f"{name} {installed} ({spec})")
     if missing:
         names = ", ".join(missing)
         in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
@@ -142,17 +166,41 @@ def check_environment(wanted=None):
             "`uv run python tools/doctor.py`"
             + ("" if in_venv else " (through `uv run`, not plain `python3`)"),
         )
-    if wrong:
-        listed = "; ".join(wrong)
+    installed = {}
+    for dist in metadata.distributions():
+        installed.setdefault(normalize(dist.metadata["Name"] or ""), dist.version)
+    pinned = locked_versions(lock_path) if exact else None
+    problems = []
+    if pinned is None:  # no `packaging`: any version uv.lock names for the package will do
+        for name, versions in sorted(all_locked_versions(lock_path).items()):
+            if name in installed and installed[name] not in versions:
+                shown = " or ".join(sorted(versions))
+                problems.append(f"{name} {installed[name]} (uv.lock: {shown})")
+        count = len(set(installed) & set(all_locked_versions(lock_path)))
+    else:
+        synced, every = pinned
+        for name, version in sorted(every.items()):
+            have = installed.get(name)
+            if have is None and name in synced:
+                problems.append(f"{name} (uv.lock: {version}; not installed)")
+            elif have is not None and have != version:
+                problems.append(f"{name} {have} (uv.lock: {version})")
+        count = len(synced)
+    if problems:
+        listed = "; ".join(problems)
         return Result(
             FAIL,
-            f"패키지 버전이 맞지 않습니다(괄호 안이 필요한 버전): {listed}",
-            f"package versions do not match (needed in parentheses): {listed}",
-            "`uv sync`가 uv.lock에 적힌 버전으로 맞춥니다",
-            "`uv sync` installs the versions pinned in uv.lock",
+            f"설치된 패키지가 uv.lock과 다릅니다: {listed}",
+            f"installed packages differ from uv.lock: {listed}",
+            "`uv sync`가 uv.lock에 적힌 버전 그대로 설치합니다",
+            "`uv sync` installs exactly the versions pinned in uv.lock",
         )
     listed = ", ".join(f"{n} {metadata.version(n)}" for n in wanted)
-    return Result(OK, f"프로젝트 환경: {listed}", f"project environment: {listed}")
+    return Result(
+        OK,
+        f"프로젝트 환경이 uv.lock과 같습니다: 패키지 {count}개({listed})",
+        f"project environment matches uv.lock: {count} packages ({listed})",
+    )
 
 
 def check_stages(stage_dirs):
@@ -234,22 +282,50 @@ def who_listens(port):
     return None
 
 
-def check_ports(ports):
+def compose_ports(compose_file=ROOT / "docker-compose.yml"):
+    """{host port: service} that docker-compose.yml publishes (read without a YAML library)."""
+    found, service = {}, None
+    try:
+        lines = Path(compose_file).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        named = re.match(r"^  ([\w.-]+):\s*$", line)
+        if named:
+            service = named.group(1)
+        for port in re.findall(r"[\"'](?:[\d.]+:)?(\d+):\d+[\"']", line):
+            found.setdefault(int(port), service)
+    return found
+
+
+def stop_advice(pid, platform=sys.platform):
+    command = f"taskkill /PID {pid} /F" if platform == "win32" else f"kill {pid}"
+    return (
+        f"그 프로그램을 끝내거나(`{command}`, 예전 runserver라면 그 터미널에서 Ctrl+C)",
+        f"stop it (`{command}`, or Ctrl+C in an old runserver's terminal)",
+    )
+
+
+def holder(port):
+    who = who_listens(port)
+    if who:
+        pid, name = who
+        return (f"{name}(PID {pid})", f"{name} (PID {pid})", *stop_advice(pid))
+    return (
+        "(누구인지 알 수 없음)",
+        "another program",
+        "그 프로그램을 끝내거나",
+        "stop that program",
+    )
+
+
+def check_ports(ports, compose=None):
+    """runserver's ports must be free; a port docker compose publishes in use is a warning."""
     results = []
     for port in ports:
         if not port_in_use(port):
             continue
-        who = who_listens(port)
-        if who:
-            pid, name = who
-            holder_ko, holder_en = f"{name}(PID {pid})", f"{name} (PID {pid})"
-            stop_ko = (
-                f"그 프로그램을 끝내거나(`kill {pid}`, 예전 runserver라면 그 터미널에서 Ctrl+C)"
-            )
-            stop_en = f"stop it (`kill {pid}`, or Ctrl+C in an old runserver's terminal)"
-        else:
-            holder_ko, holder_en = "(누구인지 알 수 없음)", "another program"
-            stop_ko, stop_en = "그 프로그램을 끝내거나", "stop that program"
+        holder_ko, holder_en, stop_ko, stop_en = holder(port)
         results.append(
             Result(
                 FAIL,
@@ -259,8 +335,24 @@ def check_ports(ports):
                 f"{stop_en}, or serve on another port: `runserver {port + 10}`",
             )
         )
+    compose = {} if compose is None else compose
+    for port, service in sorted(compose.items()):
+        if port in ports or not port_in_use(port):
+            continue
+        holder_ko, holder_en, stop_ko, stop_en = holder(port)
+        results.append(
+            Result(
+                WARN,
+                f"docker compose의 {service} 서비스가 쓸 포트 {port}번을 {holder_ko}이(가) 쓰고 "
+                "있어 `docker compose up`이 실패합니다",
+                f"port {port}, which docker compose publishes for {service}, is in use by "
+                f"{holder_en}: `docker compose up` would fail",
+                f"compose를 쓸 때만 문제입니다: {stop_ko} compose를 쓰지 마세요",
+                f"only matters with compose: {stop_en}, or go without compose",
+            )
+        )
     if not results:
-        listed = ", ".join(str(p) for p in ports)
+        listed = ", ".join(str(p) for p in sorted(set(ports) | set(compose)))
         results.append(Result(OK, f"포트 {listed} 사용 가능", f"ports {listed} are free"))
     return results
 
@@ -291,23 +383,106 @@ def redis_info(url, timeout=3.0):
         return command("INFO", "server")
 
 
-def check_redis(url):
-    if not url:
-        return Result(
-            INFO,
-            "REDIS_URL이 없습니다: 2-4단계는 인메모리 채널 레이어(channel layer)를 씁니다"
-            "(프로세스 하나)",
-            "REDIS_URL is not set: stages 2-4 use the in-memory channel layer (one process)",
+REDIS_INSTALL = {
+    "linux": (
+        "`sudo apt-get install redis-server`(Fedora: `sudo dnf install redis`) 또는 "
+        "`docker compose up -d redis`",
+        "`sudo apt-get install redis-server` (Fedora: `sudo dnf install redis`), or "
+        "`docker compose up -d redis`",
+    ),
+    "darwin": (
+        "`brew install redis` 다음 `brew services start redis`, 또는 Docker Desktop에서 "
+        "`docker compose up -d redis`",
+        "`brew install redis`, then `brew services start redis`; or with Docker Desktop "
+        "`docker compose up -d redis`",
+    ),
+    "win32": (
+        "Windows용 redis-server는 없습니다: Docker Desktop에서 `docker compose up -d redis`, "
+        "또는 WSL 안에서 `sudo apt-get install redis-server`, 또는 Redis 호환 서버(Memurai 등). "
+        "그다음 `uv run --env-file redis.env ...`로 실행하세요",
+        "Windows has no native redis-server: Docker Desktop's `docker compose up -d redis`, "
+        "or `sudo apt-get install redis-server` inside WSL, or a Redis-compatible server "
+        "(such as Memurai); then run with `uv run --env-file redis.env ...`",
+    ),
+}
+
+
+def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platform):
+    """Without REDIS_URL: is there a redis-server to start, or a Redis already answering?"""
+    results = []
+    binary = shutil.which("redis-server", path=path)
+    if binary:
+        out = run_quiet([binary, "--version"])
+        match = re.search(r"v=(\S+)", out)
+        version = match.group(1) if match else "?"
+        results.append(
+            redis_version_result(version, "redis-server")
+            if match and version_tuple(version) < MIN_REDIS
+            else Result(
+                OK,
+                f"redis-server {version}: Redis 테스트는 이것을 직접 띄웁니다",
+                f"redis-server {version}: the Redis tests start their own",
+            )
         )
+    try:
+        info = redis_info(probe, timeout=1.0)
+    except (OSError, PermissionError):
+        info = None
+    if info is not None:
+        match = re.search(r"^redis_version:(\S+)", info, re.M)
+        results.append(
+            Result(
+                OK,
+                f"{probe}에서 Redis {match.group(1) if match else '?'}가 응답합니다: "
+                "`uv run --env-file redis.env ...`로 이 Redis를 씁니다",
+                f"Redis {match.group(1) if match else '?'} answers at {probe}: "
+                "`uv run --env-file redis.env ...` uses it",
+            )
+        )
+    if not results:
+        fix_ko, fix_en = REDIS_INSTALL.get(platform, REDIS_INSTALL["linux"])
+        results.append(
+            Result(
+                FAIL if strict else WARN,
+                "Redis가 없습니다: Redis 테스트는 건너뛰고, 2-4단계는 인메모리 레이어로만 "
+                "돌아갑니다",
+                "no Redis here: the Redis tests skip, and stages 2-4 run on the in-memory "
+                "layer only",
+                fix_ko,
+                fix_en,
+            )
+        )
+    return results
+
+
+def check_redis(url, strict=False, **local):
+    if not url:
+        return [
+            Result(
+                INFO,
+                "REDIS_URL이 없습니다: 2-4단계는 인메모리 채널 레이어(channel layer)를 씁니다"
+                "(프로세스 하나)",
+                "REDIS_URL is not set: stages 2-4 use the in-memory channel layer (one process)",
+            ),
+            *check_local_redis(strict, **local),
+        ]
+    return [check_redis_url(url)]
+
+
+def check_redis_url(url):
     parts = urlsplit(url)
     shown = url.replace(f":{parts.password}@", ":***@") if parts.password else url
     start_ko = (
         "Redis를 시작하세요(`redis-server`, `docker compose up -d redis`, "
-        "`brew services start redis`). Redis 없이 하려면 `unset REDIS_URL`"
+        "`brew services start redis`). Redis 없이 하려면 명령에서 `--env-file redis.env`를 빼거나 "
+        "REDIS_URL을 지우세요(bash/zsh `unset REDIS_URL`, PowerShell `Remove-Item Env:REDIS_URL`, "
+        "cmd `set REDIS_URL=`)"
     )
     start_en = (
         "start Redis (`redis-server`, `docker compose up -d redis`, "
-        "`brew services start redis`), or `unset REDIS_URL` to go without it"
+        "`brew services start redis`), or go without it: leave `--env-file redis.env` out of "
+        "the command, or clear REDIS_URL (bash/zsh `unset REDIS_URL`, PowerShell "
+        "`Remove-Item Env:REDIS_URL`, cmd `set REDIS_URL=`)"
     )
     if parts.scheme not in ("redis", "rediss"):
         return Result(
@@ -354,67 +529,182 @@ def redis_version_result(version, shown="REDIS_URL"):
     )
 
 
-def major_version(binary):
+def run_quiet(command, timeout=15):
+    """stdout + stderr of a command, or "" when it cannot run."""
     try:
-        out = subprocess.run([binary, "--version"], timeout=30, **CAPTURE)
+        done = subprocess.run(command, timeout=timeout, **CAPTURE)
     except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"(\d+)\.\d+\.\d+", out.stdout)
-    return int(match.group(1)) if match else None
+        return ""
+    return done.stdout + done.stderr
 
 
-def check_browser():
-    install_ko = (
-        "`sudo apt-get install chromium chromium-driver`(macOS: `brew install --cask "
-        "chromium chromedriver`)"
+def check_docker(path=None, platform=sys.platform):
+    docker = shutil.which("docker", path=path)
+    if docker is None:
+        return Result(
+            INFO,
+            "Docker가 없습니다(선택 사항: `docker compose up`으로 모든 단계와 Redis를 띄울 수 "
+            "있습니다)",
+            "Docker is not installed (optional: `docker compose up` serves every stage and Redis)",
+        )
+    try:
+        done = subprocess.run(
+            [docker, "info", "--format", "{{.ServerVersion}}"], timeout=20, **CAPTURE
+        )
+        engine = done.stdout.strip() if done.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        engine = None
+    if not engine:
+        start_ko, start_en = (
+            ("Docker Desktop을 실행하세요", "start Docker Desktop")
+            if platform in ("win32", "darwin")
+            else ("`sudo systemctl start docker`", "`sudo systemctl start docker`")
+        )
+        return Result(
+            INFO,
+            "Docker 클라이언트는 있지만 엔진이 돌고 있지 않습니다(선택 사항)",
+            "the Docker client is installed, but its engine is not running (optional)",
+            f"compose를 쓰려면 {start_ko}",
+            f"to use compose, {start_en}",
+        )
+    has_compose = "version" in run_quiet([docker, "compose", "version"]).lower()
+    compose_ko = (
+        "`docker compose up -d redis`로 Redis를 띄울 수 있습니다"
+        if has_compose
+        else ("docker compose가 없습니다")
     )
-    install_en = (
-        "`sudo apt-get install chromium chromium-driver` (macOS: `brew install --cask "
-        "chromium chromedriver`)"
+    compose_en = (
+        "`docker compose up -d redis` gives a Redis"
+        if has_compose
+        else ("no docker compose plugin")
     )
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    absent = [name for name, path in (("chromium", chromium), ("chromedriver", driver)) if not path]
-    if absent:
-        names = ", ".join(absent)
-        return Result(
-            FAIL,
-            f"PATH에서 찾지 못했습니다: {names} (4단계의 브라우저 테스트에 필요)",
-            f"{names} not found on PATH (part4's browser tests need it)",
-            f"설치하세요: {install_ko}",
-            f"install: {install_en}",
-        )
-    browser_major, driver_major = major_version(chromium), major_version(driver)
-    if browser_major is None or driver_major is None:
-        return Result(
-            WARN,
-            "Chromium 또는 chromedriver의 버전을 읽을 수 없습니다",
-            "cannot read the Chromium or chromedriver version",
-        )
-    if browser_major != driver_major:
-        return Result(
-            FAIL,
-            f"버전이 맞지 않습니다: Chromium {browser_major}, chromedriver {driver_major} "
-            f"({chromium}, {driver})",
-            f"versions differ: Chromium {browser_major}, chromedriver {driver_major} "
-            f"({chromium}, {driver})",
-            f"둘을 같은 곳에서 설치하세요(apt의 chromium과 chromium-driver는 늘 같은 버전): "
-            f"{install_ko}",
-            f"install both from one source (apt's chromium and chromium-driver always match): "
-            f"{install_en}",
-        )
     return Result(
         OK,
-        f"Chromium {browser_major}, chromedriver {driver_major}",
-        f"Chromium {browser_major}, chromedriver {driver_major}",
+        f"Docker 엔진 {engine}: {compose_ko}",
+        f"Docker engine {engine}: {compose_en}",
     )
 
 
-def run(checks, ports, stage_dirs, lang):
+def check_windows(platform=sys.platform, path=None, policy=None, env=os.environ):
+    """The Windows specifics that bite: the Store's `python3` alias, the activation policy."""
+    if platform != "win32":
+        return []
+    results = []
+    python3 = shutil.which("python3", path=path)
+    if python3 and "windowsapps" in python3.lower():
+        apps = Path(python3).parent
+        store_python = any(apps.glob("PythonSoftwareFoundation.Python.*"))
+        if not store_python:
+            results.append(
+                Result(
+                    WARN,
+                    "`python3`가 파이썬이 아니라 Microsoft Store를 여는 별칭입니다",
+                    "`python3` here is the Microsoft Store's alias, not a Python",
+                    "`uv run python ...`으로 실행하세요(또는 `py`). 별칭 끄기: 설정 > 앱 > 고급 앱 "
+                    "설정 > 앱 실행 별칭에서 python.exe, python3.exe 끄기",
+                    "type `uv run python ...` (or `py`); to turn the alias off: Settings > Apps > "
+                    "Advanced app settings > App execution aliases: python.exe, python3.exe off",
+                )
+            )
+    if policy is None:
+        shell = shutil.which("powershell", path=path) or shutil.which("pwsh", path=path)
+        policy = (
+            run_quiet([shell, "-NoProfile", "-NonInteractive", "-Command", "Get-ExecutionPolicy"])
+            if shell
+            else ""
+        ).strip()
+    if policy in ("Restricted", "AllSigned", "Undefined"):
+        results.append(
+            Result(
+                WARN,
+                f"PowerShell 실행 정책({policy}) 때문에 `.venv\\Scripts\\Activate.ps1`이 "
+                "실행되지 않습니다",
+                f"PowerShell's execution policy ({policy}) refuses `.venv\\Scripts\\Activate.ps1`",
+                "`uv run ...`은 활성화가 필요 없습니다. 활성화하려면: "
+                "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
+                "`uv run ...` needs no activation; to activate anyway: "
+                "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
+            )
+        )
+    if not results:
+        results.append(Result(OK, "Windows 설정 문제 없음", "Windows settings are fine"))
+    return results
+
+
+def check_browser(strict=False, path=None, platform=sys.platform):
+    import browsers  # dataclasses: Python 3.7+, imported only once the Python is known to do
+
+    found = browsers.detect(path=path, platform=platform)
+    hint_ko, hint_en = browsers.install_hint(platform, "ko"), browsers.install_hint(platform)
+    if found.ready:
+        name = f"{found.browser.name} {found.browser.major}"
+        driver = f"{found.browser.driver_program} {found.driver_major}"
+        return Result(
+            OK,
+            f"{name}, {driver} ({found.driver})",
+            f"{name}, {driver} ({found.driver})",
+        )
+    if found.driver:  # a driver of another major version: broken, not missing
+        return Result(
+            FAIL,
+            f"브라우저와 드라이버 버전이 맞지 않습니다: {found.problem}",
+            f"browser and driver versions differ: {found.problem}",
+            f"같은 버전의 드라이버를 받으세요(인터넷 연결 필요): "
+            f"`uv run python tools/doctor.py --fetch-driver`, 또는 {hint_ko}",
+            f"get the matching driver while online: "
+            f"`uv run python tools/doctor.py --fetch-driver`, or {hint_en}",
+        )
+    return Result(
+        FAIL if strict else WARN,
+        f"브라우저 테스트를 할 수 없습니다({found.problem}): 이 테스트는 건너뜁니다",
+        f"the browser tests cannot run here ({found.problem}): they skip",
+        hint_ko,
+        hint_en,
+    )
+
+
+def fetch_driver(lang):
+    """--fetch-driver: let Selenium Manager cache a driver for the browser found (online)."""
+    import browsers
+
+    found = browsers.detect()
+    if found.ready:
+        result = Result(
+            OK,
+            f"드라이버가 이미 있습니다: {found.driver}",
+            f"a matching driver is already there: {found.driver}",
+        )
+    elif found.browser is None:
+        result = Result(
+            FAIL,
+            "먼저 브라우저를 설치하세요",
+            "install a browser first",
+            browsers.install_hint(lang="ko"),
+            browsers.install_hint(),
+        )
+    else:
+        driver = browsers.fetch_driver(found.browser)
+        result = (
+            Result(OK, f"드라이버를 받았습니다: {driver}", f"driver cached: {driver}")
+            if driver
+            else Result(
+                FAIL,
+                "Selenium Manager가 드라이버를 받지 못했습니다(인터넷 연결을 확인하세요)",
+                "Selenium Manager could not fetch a driver (is this machine online?)",
+            )
+        )
+    for line in result.lines(lang):
+        print(line)
+    return 1 if result.status == FAIL else 0
+
+
+def run(checks, ports, stage_dirs, lang, strict=False, compose=None):
     results = []
     env_ok = True
     if "python" in checks:
         results.append(check_python())
+    if "windows" in checks:
+        results.extend(check_windows())
     if "env" in checks or "stages" in checks:
         env = check_environment()
         env_ok = env.status == OK
@@ -432,21 +722,30 @@ def run(checks, ports, stage_dirs, lang):
                 )
             )
     if "ports" in checks:
-        results.extend(check_ports(ports))
+        results.extend(check_ports(ports, compose))
     if "redis" in checks:
-        results.append(check_redis(os.environ.get("REDIS_URL")))
+        results.extend(check_redis(os.environ.get("REDIS_URL"), strict))
+    if "docker" in checks:
+        results.append(check_docker())
     if "browser" in checks:
-        results.append(check_browser())
+        results.append(check_browser(strict))
 
     for result in results:
         for line in result.lines(lang):
             print(line)
     problems = sum(r.status == FAIL for r in results)
+    warnings = sum(r.status == WARN for r in results)
     if problems:
         summary = Result(
             FAIL,
             f"문제 {problems}개: → 안내대로 고친 뒤 다시 실행하세요",
             f"{problems} problem(s): fix them as shown (→), then run this again",
+        )
+    elif warnings:
+        summary = Result(
+            OK,
+            f"준비 완료(경고 {warnings}개: 해당 테스트는 건너뜁니다)",
+            f"ready ({warnings} warning(s): those tests skip)",
         )
     else:
         summary = Result(OK, "준비 완료", "ready")
@@ -459,19 +758,38 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lang", choices=["ko", "en", "both"], default="both")
     parser.add_argument("--only", help=f"comma-separated checks out of: {','.join(CHECKS)}")
-    parser.add_argument("--ports", help="comma-separated ports to check (default 8000-8004)")
+    parser.add_argument(
+        "--ports", help="comma-separated ports to check (default 8000-8004 and compose's)"
+    )
     parser.add_argument("--stage", action="append", help="a stage folder (default: all four)")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="a missing browser or Redis is a failure (the default when CI=true)",
+    )
+    parser.add_argument(
+        "--fetch-driver",
+        action="store_true",
+        help="while online: let Selenium Manager cache a driver for the browser found",
+    )
     args = parser.parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
+    if args.fetch_driver:
+        return fetch_driver(args.lang)
 
     checks = args.only.split(",") if args.only else CHECKS
     unknown = sorted(set(checks) - set(CHECKS))
     if unknown:
         parser.error(f"unknown check(s): {', '.join(unknown)}; choose from {', '.join(CHECKS)}")
-    ports = [int(p) for p in args.ports.split(",")] if args.ports else DEFAULT_PORTS
+    try:
+        ports = [int(p) for p in args.ports.split(",")] if args.ports else DEFAULT_PORTS
+    except ValueError:
+        parser.error(f"--ports takes port numbers separated by commas, not {args.ports!r}")
+    compose = None if args.ports else compose_ports()
     stage_dirs = args.stage or [str(ROOT / s) for s in STAGES]
-    if hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(errors="replace")
-    return run(checks, ports, stage_dirs, args.lang)
+    strict = args.strict or os.environ.get("CI", "").lower() == "true"
+    return run(checks, ports, stage_dirs, args.lang, strict, compose)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ to get it; in CI (CI=true) a missing piece is an error, so nothing is skipped si
 import os
 import shutil
 
+import browsers
 import pytest
 from servers import RedisServer, StageServer
 
@@ -17,13 +18,13 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 HOW_TO_GET = {
     "redis": "install redis-server (apt-get install redis-server, brew install redis) "
     "or set REDIS_URL",
-    "browser": "install Chromium and chromedriver (apt-get install chromium chromium-driver)",
+    "browser": browsers.install_hint(),
 }
 
 
-def missing(what):
+def missing(what, why=None):
     """Fail in CI, skip elsewhere, always saying how to get the missing piece."""
-    message = f"needs {what}: {HOW_TO_GET[what]}"
+    message = f"needs {what}{f' ({why})' if why else ''}: {HOW_TO_GET[what]}"
     if IN_CI:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
@@ -62,18 +63,23 @@ def stage_servers(request):
         server.stop()
 
 
-@pytest.fixture
-def browser(tmp_path):
-    """Headless Chromium through chromedriver (Selenium 4)."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not (chromium and driver_path):
-        missing("browser")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+@pytest.fixture(scope="session")
+def browser_detection():
+    """Which browser and driver this machine has (tools/browsers.py), looked up once."""
+    return browsers.detect()
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
+
+@pytest.fixture
+def browser(tmp_path, browser_detection):
+    """Headless Chromium, Google Chrome or Microsoft Edge through its driver (Selenium 4)."""
+    found = browser_detection
+    if not found.ready:
+        missing("browser", found.problem)
+    from selenium import webdriver
+
+    edge = found.browser.selenium_name == "edge"
+    options = webdriver.EdgeOptions() if edge else webdriver.ChromeOptions()
+    options.binary_location = found.browser.path
     for flag in (
         "--headless=new",
         "--no-sandbox",
@@ -87,7 +93,12 @@ def browser(tmp_path):
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    if edge:
+        service = webdriver.EdgeService(found.driver)
+        driver = webdriver.Edge(service=service, options=options)
+    else:
+        driver = webdriver.Chrome(service=webdriver.ChromeService(found.driver), options=options)
+    driver.detected = found
     yield driver
     driver.quit()
 

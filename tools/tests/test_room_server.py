@@ -1,0 +1,189 @@
+"""tools/room_server.py: an instructor serves a stage on every interface, and a laptop on the room's
+Wi-Fi (its Host and Origin name the instructor's LAN address) gets the page and the chat, while the
+instructor's own tab on 127.0.0.1 works too.
+
+Traffic goes to loopback only: the "LAN laptop" connects to 127.0.0.2 and sends the Host and Origin
+that a laptop reaching 192.168.0.10 would send.
+"""
+
+import http.client
+import ipaddress
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+
+import pytest
+import room_server
+import websockets
+import yaml
+from chat_client import recv_json, say
+from servers import free_port, wait_until
+from stages import GENERATED, ROOT
+
+# One worker: the module's server (or clone) is started once.
+pytestmark = pytest.mark.xdist_group("room_server")
+LAN = "192.168.0.10"  # the instructor's address as a laptop sees it; never connected to
+TOOL = str(ROOT / "tools" / "room_server.py")
+
+
+def get(address, port, path, host):
+    conn = http.client.HTTPConnection(address, port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"Host": host})
+        response = conn.getresponse()
+        return response.status, response.read().decode(errors="replace")
+    finally:
+        conn.close()
+
+
+def websocket(address, port, room, host, origin):
+    """A WebSocket over a socket to `address`; the URL (so the Host header) names `host`."""
+    sock = socket.create_connection((address, port), timeout=5)
+    return websockets.connect(
+        f"ws://{host}/ws/chat/{room}/", sock=sock, origin=origin, proxy=None, open_timeout=5
+    )
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("127.0.0.2 answers on Linux only (macOS and Windows route just 127.0.0.1)")
+    stage = tmp_path_factory.mktemp("room") / "part3_async"
+    shutil.copytree(ROOT / "part3_async", stage, ignore=shutil.ignore_patterns(*GENERATED))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_ALLOWED_HOSTS")}
+    log = open(stage.parent / "room.log", "w+")
+    proc = subprocess.Popen(
+        [sys.executable, TOOL, str(stage), "--port", str(port), "--host", LAN, "--lang", "en"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+    )
+
+    def serves():
+        assert proc.poll() is None, open(log.name).read()
+        try:
+            return get("127.0.0.1", port, "/chat/", f"127.0.0.1:{port}")[0] == 200
+        except OSError:
+            return False
+
+    try:
+        wait_until(serves, 30, "the room server")
+        yield port, open(log.name).read()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+        log.close()
+
+
+def test_prints_the_lan_url_and_the_allowed_hosts(room):
+    port, out = room
+    assert f"http://{LAN}:{port}/chat/" in out
+    assert f"http://127.0.0.1:{port}/chat/" in out
+    assert f"DJANGO_ALLOWED_HOSTS={LAN} localhost 127.0.0.1" in out
+    assert "ufw allow" in out  # the firewall note for this OS
+
+
+def test_listens_on_every_interface(room):
+    port, _ = room
+    assert get("127.0.0.2", port, "/chat/", f"127.0.0.2:{port}")[0] == 400  # not an allowed host
+    status, page = get("127.0.0.2", port, "/chat/lobby/", f"{LAN}:{port}")
+    assert status == 200 and 'id="chat-log"' in page
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_the_instructors_own_tab_still_works(room, host):
+    port, _ = room
+    assert get("127.0.0.1", port, "/chat/", f"{host}:{port}")[0] == 200
+
+
+async def test_a_lan_laptop_and_the_instructor_chat_in_one_room(room):
+    port, _ = room
+    lan_host = f"{LAN}:{port}"
+    async with (
+        websocket("127.0.0.2", port, "lobby", lan_host, f"http://{lan_host}") as laptop,
+        websocket(
+            "127.0.0.1", port, "lobby", f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"
+        ) as instructor,
+    ):
+        await say(laptop, "안녕하세요 from the back row")
+        assert await recv_json(instructor) == {"message": "안녕하세요 from the back row"}
+        assert await recv_json(laptop) == {"message": "안녕하세요 from the back row"}
+
+
+async def test_an_origin_outside_the_allowed_hosts_is_refused(room):
+    port, _ = room
+    other = f"192.168.0.99:{port}"
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websocket("127.0.0.2", port, "lobby", other, f"http://{other}"):
+            pass
+    assert refused.value.response.status_code == 403
+
+
+def test_lan_addresses_are_ipv4_and_never_loopback():
+    for address in room_server.lan_addresses():
+        ip = ipaddress.ip_address(address)
+        assert ip.version == 4 and not ip.is_loopback and not ip.is_link_local
+
+
+def run_tool(*args):
+    return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True, timeout=30)
+
+
+def test_unknown_stage_names_the_stages():
+    result = run_tool("part9")
+    assert result.returncode == 2
+    assert "no stage called 'part9'" in result.stderr and "part1_echo" in result.stderr
+
+
+def test_port_in_use_says_which_port_to_use_instead():
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_tool("part1", "--port", str(port), "--lang", "en")
+    assert result.returncode == 1
+    assert f"Port {port} is in use" in result.stdout and f"--port {port + 10}" in result.stdout
+
+
+def compose_config(env):
+    """docker-compose.yml as the compose CLI resolves it with this environment."""
+    docker = shutil.which("docker")
+    cli = None
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
+        cli = [docker, "compose"]
+    elif shutil.which("docker-compose"):
+        cli = ["docker-compose"]
+    if cli is None:
+        message = "needs docker-compose: apt-get install docker-compose (or Docker Compose v2)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOWED_HOSTS"}
+    result = subprocess.run(
+        [*cli, "-f", str(ROOT / "docker-compose.yml"), "--profile", "scale", "config"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**base, **env},
+        check=True,
+    )
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def test_compose_takes_the_allowed_hosts_from_the_environment():
+    default = "${DJANGO_ALLOWED_HOSTS:-localhost 127.0.0.1}"
+    assert f"DJANGO_ALLOWED_HOSTS: {default}" in (ROOT / "docker-compose.yml").read_text()
+    room_hosts = f"{LAN} localhost 127.0.0.1"
+    services = compose_config({"DJANGO_ALLOWED_HOSTS": room_hosts})
+    stages = [name for name in services if name.startswith("part")]
+    assert len(stages) >= 4
+    for name in stages:
+        assert services[name]["environment"]["DJANGO_ALLOWED_HOSTS"] == room_hosts, name
