@@ -4,6 +4,6 @@ from asgiref.sync import async_to_sync
 
 
 def test_channel_layer_check(channel_layer):
-    # channel_layer is what channels.layers.get_channel_layer() returns: in-memory, then Redis
+    # channel_layer is what channels.layers.get_channel_layer() returns: in memory, then Redis
     async_to_sync(channel_layer.send)("test_channel", {"type": "hello"})
     assert async_to_sync(channel_layer.receive)("test_channel") == {"type": "hello"}
