@@ -1,4 +1,5 @@
-"""pytest fixtures: a Redis server, each channel layer in turn, and sockets that must close."""
+# chat/tests/conftest.py
+"""pytest fixtures: Redis servers, each channel layer in turn, and sockets that must close."""
 
 import asyncio
 import os
@@ -14,15 +15,14 @@ from channels.testing import WebsocketCommunicator
 
 from chat.routing import websocket_urlpatterns
 
-from .helpers import RedisServer
+from .helpers import TIMEOUT, RedisServer
 
-TIMEOUT = 3  # seconds to wait for a frame that should come
 STOP_WITHIN = 5  # seconds a consumer may take to finish after its socket closes
 
 
 @pytest.fixture(scope="session")
 def redis_url():
-    """REDIS_URL if it is set, else a redis-server of our own."""
+    """REDIS_URL if it is set, else a redis-server of our own for the whole run."""
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
@@ -31,38 +31,42 @@ def redis_url():
     server.stop()
 
 
-def use_channel_layer(settings, monkeypatch, redis_url=None):
-    """Configure the channel layer exactly as mysite/settings.py does, with REDIS_URL set to
-    redis_url (or unset): the settings file is run again and its CHANNEL_LAYERS used."""
-    if redis_url:
-        monkeypatch.setenv("REDIS_URL", redis_url)
-    else:
-        monkeypatch.delenv("REDIS_URL", raising=False)
-    settings.CHANNEL_LAYERS = runpy.run_path(find_spec("mysite.settings").origin)["CHANNEL_LAYERS"]
-    return get_channel_layer()
+@pytest.fixture
+def redis_server():
+    """A redis-server for one test, which the test may stop and start again."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(params=["memory", "redis"])
 def channel_layer(request, settings, monkeypatch):
-    """Run the test once with each channel layer."""
-    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    return use_channel_layer(settings, monkeypatch, redis_url)
+    """Run the test once with each channel layer, configured by mysite/settings.py itself: the
+    file is run again with REDIS_URL set or unset, and its CHANNEL_LAYERS used."""
+    if request.param == "memory":
+        monkeypatch.delenv("REDIS_URL", raising=False)
+    elif request.param == "redis":
+        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_url"))
+    else:  # "own redis", for a test that stops its Redis
+        monkeypatch.setenv("REDIS_URL", request.getfixturevalue("redis_server").url)
+    settings.CHANNEL_LAYERS = runpy.run_path(find_spec("mysite.settings").origin)["CHANNEL_LAYERS"]
+    return get_channel_layer()
 
 
 async def wait_for(awaitable, timeout):
-    """Python 3.12's asyncio.wait_for. Python 3.11's can swallow a cancellation that arrives as
-    the awaited task finishes (https://github.com/python/cpython/issues/86296); redis-py sends
-    every command through it, so a consumer cancelled at that moment goes on reading from Redis
-    after its socket closed (daphne kills it 10 s later), and the check below would fail."""
+    """asyncio.wait_for as Python 3.12 has it. Python 3.11's can swallow a cancellation that
+    arrives just as the awaited task finishes (https://github.com/python/cpython/issues/86296).
+    redis-py sends every command through it, so a consumer cancelled at that moment goes on
+    reading from Redis after its socket closed, and the check in connect() fails."""
     async with asyncio.timeout(timeout):
         return await awaitable
 
 
 @pytest.fixture
 async def connect(channel_layer, monkeypatch):
-    """Open a WebSocket to a room and check the handshake is accepted (expect=False: refused;
-    None: see .accepted). After the test every socket is closed, and each consumer must finish
-    within STOP_WITHIN seconds, or the test fails."""
+    """Open a WebSocket to a room and check that the handshake is accepted (expect=False:
+    refused; None: not checked, see .accepted). After the test every socket is closed, and each
+    consumer must finish within STOP_WITHIN seconds, or the test fails."""
     if sys.version_info < (3, 12):
         monkeypatch.setattr(asyncio, "wait_for", wait_for)
     opened = []

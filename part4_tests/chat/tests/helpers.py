@@ -1,3 +1,4 @@
+# chat/tests/helpers.py
 """What the tests share: a missing tool skips (or fails, in CI), a redis-server, a browser."""
 
 import os
@@ -7,6 +8,8 @@ import subprocess
 import sys
 import time
 import unittest
+
+TIMEOUT = 3  # seconds to wait for a frame that should come
 
 
 def missing(what, how):

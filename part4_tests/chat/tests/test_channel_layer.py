@@ -1,3 +1,4 @@
+# chat/tests/test_channel_layer.py
 """The official tutorial's channel layer check (Part 2), the lines you type in `manage.py shell`."""
 
 from asgiref.sync import async_to_sync

@@ -1,3 +1,4 @@
+# chat/tests/test_test_database.py
 """Running the tests must never touch your own database, db.sqlite3."""
 
 import os
