@@ -8,6 +8,10 @@ import subprocess
 import sys
 import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import SyncToAsync
+from daphne.testing import DaphneProcess
 
 TIMEOUT = 3  # seconds to wait for a frame that should come
 
@@ -26,7 +30,7 @@ class RedisServer:
 
     def __init__(self):
         if shutil.which("redis-server") is None:
-            missing("redis-server", "apt-get install redis-server, brew install redis, or WSL")
+            missing("redis-server", "sudo apt-get install redis-server (macOS: brew install redis)")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -51,6 +55,17 @@ class RedisServer:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
+
+
+class LiveServerProcess(DaphneProcess):
+    """The browser tests' live server. On Linux it is a fork of the test process: it inherits the
+    thread pool of database_sync_to_async but not the pool's thread, so once an async test has used
+    the pool, the server's first query would wait forever (see django/asgiref#194). It starts with
+    a pool of its own instead."""
+
+    def run(self):
+        SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+        super().run()
 
 
 # Chromium, Google Chrome and Microsoft Edge take the same options; the first one found is used.
@@ -95,7 +110,7 @@ def find_browser():
     missing("a browser", HOW_TO_GET_A_BROWSER.get(sys.platform, HOW_TO_GET_A_BROWSER["linux"]))
 
 
-def start_browser(profile):
+def start_browser():
     """Selenium driving a headless Chromium, Chrome or Edge that keeps its console log. The driver
     is the chromedriver (msedgedriver) on PATH if there is one, else Selenium Manager finds one."""
     from selenium import webdriver
@@ -103,7 +118,7 @@ def start_browser(profile):
     name, driver, path = find_browser()
     options = getattr(webdriver, f"{name}Options")()
     options.binary_location = path
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+    for flag in FLAGS:
         options.add_argument(flag)
     vendor = "ms" if name == "Edge" else "goog"
     options.set_capability(f"{vendor}:loggingPrefs", {"browser": "ALL"})

@@ -5,8 +5,6 @@ The official tutorial's chat/tests.py, plus a Korean room name, markup, history 
 """
 
 import contextlib
-import shutil
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -18,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.wait import WebDriverWait
 
-from .helpers import start_browser
+from .helpers import LiveServerProcess, start_browser
 
 WAIT = 5  # seconds a wait may take before the test fails (the tutorial: 2)
 ARTIFACTS = Path(settings.BASE_DIR).parent / "test-artifacts" / "part4"
@@ -26,22 +24,20 @@ ARTIFACTS = Path(settings.BASE_DIR).parent / "test-artifacts" / "part4"
 
 class ChatTests(ChannelsLiveServerTestCase):
     serve_static = True  # emulate StaticLiveServerTestCase
+    ProtocolServerProcess = LiveServerProcess
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.profile = tempfile.mkdtemp(prefix="part4-browser-")
         try:
-            cls.driver = start_browser(cls.profile)
+            cls.driver = start_browser()
         except BaseException:
             super().tearDownClass()
-            shutil.rmtree(cls.profile, ignore_errors=True)
             raise
 
     @classmethod
     def tearDownClass(cls):
         cls.driver.quit()
-        shutil.rmtree(cls.profile, ignore_errors=True)
         super().tearDownClass()
 
     def test_when_chat_message_posted_then_seen_by_everyone_in_same_room(self):
@@ -120,7 +116,7 @@ class ChatTests(ChannelsLiveServerTestCase):
                 const done = arguments[0];
                 window.closedSocket = chatSocket;
                 chatSocket.addEventListener('close', () => done([
-                    document.querySelector('#chat-status').textContent,
+                    document.querySelector('#chat-status')?.textContent,
                     document.body.dataset.connected,
                     document.querySelector('#chat-message-submit').disabled,
                 ]));
