@@ -26,4 +26,6 @@ RUN uv sync --frozen && rm -rf /root/.cache/uv
 COPY . .
 
 EXPOSE 8000
+# With `docker run`, add --init (compose sets `init: true`): an init as PID 1 passes SIGTERM on
+# to `uv run` and reaps what is left.
 CMD ["uv", "run", "python", "part1_echo/manage.py", "runserver", "0.0.0.0:8000"]

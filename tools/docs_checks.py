@@ -16,6 +16,7 @@ SHELL_LANGS = {"bash", "sh", "shell", "console", "zsh"}
 
 NOTES_HEADINGS = {
     "en": [
+        "Build it yourself",
         "What this step teaches",
         "Concepts",
         "Files changed since the previous stage",
@@ -23,9 +24,10 @@ NOTES_HEADINGS = {
         "What you should see",
         "Exercises",
         "Common errors",
-        "Differences from the official tutorial",
+        "Where we differ from the official tutorial",
     ],
     "ko": [
+        "직접 만들어 보기",
         "이 단계에서 배우는 것",
         "핵심 개념",
         "이전 단계에서 바뀐 파일",
@@ -36,6 +38,7 @@ NOTES_HEADINGS = {
         "공식 튜토리얼과 다른 점",
     ],
 }
+FILES_SECTION = {"en": "Files changed since the previous stage", "ko": "이전 단계에서 바뀐 파일"}
 TITLE = {"en": re.compile(r"^Part \d+: \S"), "ko": re.compile(r"^\d+부: \S")}
 
 FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)[^\n]*\n(.*?)^\1\s*$", re.S | re.M)
@@ -99,15 +102,56 @@ def notes_structure_problems(text, lang):
     return problems
 
 
+def _mask(line, terms):
+    """The line with each of these terms blanked out (same length)."""
+    for term in sorted(terms, key=len, reverse=True):
+        line = line.replace(term, "\0" * len(term))
+    return line
+
+
 def glossary_problems(korean, glossary=None):
-    """[(line number, wrong variant, right term)] for Korean text outside code."""
+    """[(line number, wrong variant, right term)] for Korean text outside code.
+
+    A variant inside a right term does not count: 메모리 레이어 is wrong, 인메모리 레이어 right.
+    """
     glossary = read_glossary() if glossary is None else glossary
+    terms = [k for _, k, _ in glossary]
     problems = []
     for number, line in enumerate(strip_code(korean).splitlines(), 1):
         for _english, right, wrong in glossary:
             for variant in wrong:
-                if variant in line:
+                if variant in _mask(line, [k for k in terms if variant in k and k != variant]):
                     problems.append((number, variant, right))
+    return problems
+
+
+# Words a Korean reader knows without English (docs: /work/shared/style/korean.md): never glossed.
+EVERYDAY_WORDS = {
+    "메시지": "message",
+    "테스트": "test",
+    "브라우저": "browser",
+    "서버": "server",
+    "페이지": "page",
+    "탭": "tab",
+    "스레드": "thread",
+    "파일": "file",
+}
+
+
+def everyday_gloss_problems(korean, glossary=None):
+    """[(line number, "word(english)")] where an everyday word carries an English gloss.
+
+    A longer glossary term that ends in the word (워커 스레드(worker thread)) is a real term.
+    """
+    glossary = read_glossary() if glossary is None else glossary
+    longer = [k for _, k, _ in glossary if k not in EVERYDAY_WORDS]
+    pattern = re.compile(
+        "|".join(rf"{word}\({english}s?\)" for word, english in EVERYDAY_WORDS.items()), re.I
+    )
+    problems = []
+    for number, line in enumerate(strip_code(korean).splitlines(), 1):
+        masked = _mask(line, [k for k in longer if any(w in k for w in EVERYDAY_WORDS)])
+        problems += [(number, m.group(0)) for m in pattern.finditer(masked)]
     return problems
 
 
@@ -119,7 +163,7 @@ def section(text, title):
 
 def listed_files(text, lang):
     """The paths listed (as "- `path`: ...") in the notes' files-changed section."""
-    body = strip_code_blocks_only(section(text, NOTES_HEADINGS[lang][2]))
+    body = strip_code_blocks_only(section(text, FILES_SECTION[lang]))
     return re.findall(r"^[-*] `([^`]+)`", body, re.M)
 
 

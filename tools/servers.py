@@ -20,6 +20,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def port_is_closed(port):
+    """Nothing listens on the loopback port any more."""
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
 def wait_until(check, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -126,14 +132,15 @@ class StageServer:
             start_new_session=True,
         )
         try:
-            wait_until(self._serves, timeout, f"{self.stage} on port {self.port}")
+            wait_until(self.serves, timeout, f"{self.stage} on port {self.port}")
         except TimeoutError:
             log = self.log()  # read before stop() removes the temporary directory
             self.stop()
             raise TimeoutError(f"{self.stage} did not start; its log:\n{log}") from None
         return self
 
-    def _serves(self):
+    def serves(self):
+        """True once /chat/ answers 200; raises if the process has exited."""
         if self.proc.poll() is not None:
             raise RuntimeError(f"{self.stage} exited with {self.proc.returncode}:\n{self.log()}")
         try:
@@ -145,16 +152,29 @@ class StageServer:
     def log(self):
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
-    def stop(self, sig=signal.SIGTERM, timeout=10):
+    def halt(self, sig=signal.SIGTERM, timeout=5):
+        """Signal the server's whole process group (the autoreloader's parent and its server
+        child, or the one --noreload process) and wait; SIGKILL what is left after `timeout`.
+        The workdir stays, so `start()` can serve it again on the same port."""
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
+                pass
+        if self.proc:
+            try:  # whatever is left of the group, e.g. a server child its parent left behind
                 os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
         if getattr(self, "_log", None):
             self._log.close()
+            self._log = None
+
+    def stop(self, sig=signal.SIGTERM, timeout=5):
+        """halt(), then remove the temporary copy of the stage."""
+        self.halt(sig, timeout)
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

@@ -1,4 +1,5 @@
-"""The comparison run: sync (part2) vs async (part3), layer by layer, daphne vs uvicorn, and a bare
+"""The comparison run: sync (part2) vs async (part3) as the stages ship, layer by layer; the two
+tuning diffs (tools/bench/tuning/) on part3, alone and together; daphne vs uvicorn; and a bare
 `websockets` server as the ceiling, all in one run on loopback.
 
     uv run --group bench python tools/bench/compare.py            # full run, updates the docs
@@ -55,39 +56,53 @@ GRACE = {"steady": 6.0, "burst": 15.0}
 
 LAYERS = {"memory": "in-memory", "redis": "Redis core", "pubsub": "Redis pub/sub"}
 LAYERS_KO = {"memory": "인메모리", "redis": "Redis 코어", "pubsub": "Redis pub/sub"}
-# The channel layer capacity part3 ships with (mysite/settings.py) and Channels' default.
-SHIPPED_CAPACITY, DEFAULT_CAPACITY = 1500, 100
+# The tuning diffs, for labels (see tools/bench/tuning/ and docs/benchmark.md).
+TUNING_LABELS = {
+    "en": {"dispatch": "dispatch override", "capacity": "capacity 1,500"},
+    "ko": {"dispatch": "dispatch 재정의", "capacity": "용량 1,500"},
+}
+BOTH = ("dispatch", "capacity")
 
 
-def target(stage, server, layer, **extra):
+def target(stage, server, layer, tuning=(), **extra):
     short = {"part2_groups": "part2", "part3_async": "part3"}[stage]
-    name = f"{short}-{server}-{layer}"
-    if extra.get("capacity"):
-        name += f"-cap{extra['capacity']}"
-    if extra.get("channels_dispatch"):
-        name += "-chdispatch"
+    name = f"{short}-{server}-{layer}" + "".join(f"+{t}" for t in tuning)
     if extra.get("workers"):
         name += f"-{extra['workers']}workers"
-    return {"name": name, "stage": stage, "server": server, "layer": layer, **extra}
+    spec = {"name": name, "stage": stage, "server": server, "layer": layer, **extra}
+    if tuning:
+        spec["tuning"] = list(tuning)
+    return spec
 
 
 def targets(servers, sync_everywhere=False):
-    """Blocks of targets; part2 runs under daphne only unless sync_everywhere (its single sync
-    thread, not the server, is what bounds it)."""
+    """Blocks of targets. The stages as they ship run under daphne, their own runserver; the
+    tuning diffs are measured on part3 · Redis core alone and together, and together on the other
+    layers (pub/sub has no capacity: the dispatch diff alone). Other servers run part3 tuned, and
+    part2 as it ships only if sync_everywhere (its one sync thread, not the server, bounds it)."""
     blocks = []
-    for server in servers:
+    if "daphne" in servers:
         for stage in ("part2_groups", "part3_async"):
-            if stage == "part2_groups" and server != "daphne" and not sync_everywhere:
-                continue
-            blocks.append([target(stage, server, layer) for layer in LAYERS])
-    # Before the change part3 ships with: Channels' own dispatch (a sync-thread hop per message)
-    # and the default capacity, each undone alone and both together.
-    before = [
-        target("part3_async", "daphne", "redis", channels_dispatch=True, capacity=DEFAULT_CAPACITY),
-        target("part3_async", "daphne", "redis", channels_dispatch=True, capacity=SHIPPED_CAPACITY),
-        target("part3_async", "daphne", "redis", capacity=DEFAULT_CAPACITY),
-    ]
-    blocks.append(before)
+            blocks.append([target(stage, "daphne", layer) for layer in LAYERS])
+        blocks.append(
+            [
+                target("part3_async", "daphne", "redis", tuning=tuning)
+                for tuning in (("dispatch",), ("capacity",), BOTH)
+            ]
+        )
+        blocks.append(
+            [
+                target("part3_async", "daphne", "memory", tuning=BOTH),
+                target("part3_async", "daphne", "pubsub", tuning=("dispatch",)),
+            ]
+        )
+    for server in servers:
+        if server == "daphne":
+            continue
+        tuned = {layer: ("dispatch",) if layer == "pubsub" else BOTH for layer in LAYERS}
+        blocks.append([target("part3_async", server, layer, tuned[layer]) for layer in LAYERS])
+        if sync_everywhere:
+            blocks.append([target("part2_groups", server, layer) for layer in LAYERS])
     return blocks
 
 
@@ -268,14 +283,8 @@ def label(t, lang="en"):
         return "bare websockets" if lang == "en" else "websockets 단독 서버"
     layers = LAYERS if lang == "en" else LAYERS_KO
     text = f"{t['stage'].split('_')[0]} · {t['server']} · {layers[t['layer']]}"
-    if t.get("channels_dispatch"):
-        text += (
-            " · Channels' dispatch (DB hop)"
-            if lang == "en"
-            else " · Channels 기본 dispatch(DB 왕복)"
-        )
-    if t.get("capacity"):
-        text += f" · capacity {t['capacity']}"
+    for name in t.get("tuning", []):
+        text += " + " + TUNING_LABELS[lang][name]
     if t.get("workers"):
         text += f" · {t['workers']} workers" if lang == "en" else f" · 워커 {t['workers']}개"
     return text
@@ -386,6 +395,8 @@ def results_block(data, rows, lang):
         )
     if m.get("quick"):
         head += " (--quick)"
+    if m.get("note", {}).get(lang):
+        head += " " + m["note"][lang]
     return "\n".join(
         [BEGIN, "", head, "", table(rows, lang), "", f"![{alt}](img/benchmark.png)", "", END]
     )
@@ -407,8 +418,8 @@ def plot(rows):
             return "#6a6a6a"
         if t["stage"] == "part2_groups":
             return "#d08c2b"
-        if t.get("channels_dispatch") or t.get("capacity"):
-            return "#90b4dc"  # part3 with the change (partly) undone
+        if t.get("tuning"):
+            return "#2f855a"  # part3 with one or both tuning diffs
         return "#2b6cb0"
 
     colors = [color(r["target"]) for r in rows]
@@ -427,8 +438,8 @@ def plot(rows):
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(
         "Django Channels chat: 50 clients x 100 msg/s in (steady), 20 x 50 at once "
-        "(burst); grey = bare, orange = part2 sync, blue = part3 async, "
-        "light blue = part3 before the change",
+        "(burst); grey = bare, orange = part2 sync, blue = part3 async as it ships, "
+        "green = part3 with tuning diffs",
         fontsize=10,
     )
     fig.tight_layout()

@@ -1,12 +1,15 @@
 """The servers the benchmark compares: stage copies under daphne or uvicorn, and the bare server.
 
-Each stage server runs from its own copy of the stage folder. Layer choices other than the stage's
-own are made by a settings module written into the copy (mysite/bench_settings.py), which imports
-the stage's settings and overrides CHANNEL_LAYERS; the "before the change" targets also restore
-Channels' own dispatch in the copy's consumer. The stage folders themselves are never touched.
+Each stage server runs from its own copy of the stage folder, as the stage ships. A target's
+`tuning` applies the diffs in tools/bench/tuning/ to the copy (the same diffs docs/benchmark.md
+shows a reader), and the pub/sub layer is chosen by a settings module written into the copy
+(mysite/bench_settings.py). The stage folders themselves are never touched.
 """
 
+import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,59 +19,57 @@ from pathlib import Path
 from servers import StageServer, free_port, wait_until
 from stages import GENERATED, ROOT
 
-BENCH_SETTINGS = '''\
-"""Benchmark-only overrides, written into a copy of the stage by tools/bench/targets.py."""
+TUNING_DIR = Path(__file__).resolve().parent / "tuning"
+# In the order they are applied: each is a unified diff against part3_async, from the repo root.
+TUNING = {"dispatch": TUNING_DIR / "dispatch.diff", "capacity": TUNING_DIR / "capacity.diff"}
+
+PUBSUB_SETTINGS = '''\
+"""Benchmark only, written into a copy by tools/bench/targets.py: the pub/sub layer."""
 import os
 
 from mysite.settings import *  # noqa: F403
 
-_layer = os.environ["BENCH_LAYER"]
-# The stage's own capacity unless a target asks for another one.
-_stage_capacity = CHANNEL_LAYERS["default"].get("CONFIG", {}).get("capacity", 100)  # noqa: F405
-_capacity = int(os.environ.get("BENCH_CAPACITY") or _stage_capacity)
-if _layer == "memory":
-    CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels.layers.InMemoryChannelLayer",
-        "CONFIG": {"capacity": _capacity},
-    }}
-elif _layer == "redis":
-    CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [{"address": os.environ["REDIS_URL"], "socket_timeout": 15}],
-            "capacity": _capacity,
-        },
-    }}
-elif _layer == "pubsub":
-    CHANNEL_LAYERS = {"default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [{"address": os.environ["REDIS_URL"], "socket_timeout": 15}]},
-    }}
-else:
-    raise ValueError(f"unknown BENCH_LAYER {_layer!r}")
+CHANNEL_LAYERS = {"default": {
+    "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "CONFIG": {"hosts": [{"address": os.environ["REDIS_URL"], "socket_timeout": 15}]},
+}}
 '''
 
 
-# Undoes the change shipped in part3 (see docs/benchmark.md), in a copy: without ChatConsumer's own
-# dispatch, AsyncConsumer.dispatch runs again, which (channels 4.2+) awaits aclose_old_connections()
-# before every handler, a hop through the one sync thread for each message in and delivery out.
-CHANNELS_DISPATCH_PATCH = """
+def apply_diff(diff, workdir):
+    """Apply a unified diff written against a stage (paths a/<stage>/<file>) to a copy of that
+    stage. Hunks are matched by their text, not their line numbers, and each must match once."""
+    for chunk in re.split(r"^--- ", diff, flags=re.M)[1:]:
+        lines = chunk.splitlines(keepends=True)
+        target = lines[1].removeprefix("+++ ").strip().removeprefix("b/")
+        path = Path(workdir, *Path(target).parts[1:])
+        text = path.read_text()
+        hunks, hunk = [], None
+        for line in lines[2:]:
+            if line.startswith("@@"):
+                hunk = []
+                hunks.append(hunk)
+            elif hunk is not None and line[:1] in (" ", "-", "+"):
+                hunk.append(line)
+            elif hunk is not None and line.strip() == "":
+                hunk.append(" " + line)  # an editor may strip a blank context line
+        for hunk in hunks:
+            old = "".join(line[1:] for line in hunk if line[0] in " -")
+            new = "".join(line[1:] for line in hunk if line[0] in " +")
+            if text.count(old) != 1:
+                raise ValueError(f"a hunk of the diff does not match {target} exactly once")
+            text = text.replace(old, new)
+        path.write_text(text)
 
-del ChatConsumer.dispatch  # benchmark: Channels' own dispatch, with its sync-thread hop
-"""
 
-
-def copy_stage(stage, parent, channels_dispatch=False):
-    """Copy a stage folder (without generated files) into parent and add the bench settings."""
+def copy_stage(stage, parent, tuning=()):
+    """Copy a stage folder (without generated files), add the bench settings, apply tuning."""
     workdir = Path(parent) / stage
     shutil.copytree(ROOT / stage, workdir, ignore=shutil.ignore_patterns(*GENERATED))
-    (workdir / "mysite" / "bench_settings.py").write_text(BENCH_SETTINGS)
-    if channels_dispatch:
-        consumers = workdir / "chat" / "consumers.py"
-        if "async def dispatch" not in consumers.read_text():
-            raise ValueError(f"{stage}'s ChatConsumer has no dispatch of its own to remove")
-        with open(consumers, "a") as f:
-            f.write(CHANNELS_DISPATCH_PATCH)
+    (workdir / "mysite" / "bench_settings.py").write_text(PUBSUB_SETTINGS)
+    for name in TUNING:  # always in the same order, whatever order the target lists them
+        if name in tuning:
+            apply_diff(TUNING[name].read_text(), workdir)
     return workdir
 
 
@@ -129,32 +130,25 @@ class BareServer:
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
+            os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(5)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
 
 
 def make_server(target, redis_url, parent=None):
-    """A not-yet-started server for a target dict (server, stage, layer, capacity,
-    channels_dispatch)."""
+    """A not-yet-started server for a target dict (server, stage, layer, tuning, workers)."""
     if target["server"] == "bare":
         return BareServer()
     parent = parent or tempfile.mkdtemp(prefix="bench-")
     workdir = copy_stage(
-        target["stage"],
-        Path(parent) / target["name"],
-        channels_dispatch=target.get("channels_dispatch", False),
+        target["stage"], Path(parent) / target["name"], tuning=target.get("tuning", ())
     )
-    env = {}
-    layer, capacity = target["layer"], target.get("capacity")
-    # The stage's own settings already give memory, or Redis core when REDIS_URL is set.
-    if layer == "pubsub" or capacity is not None:
-        env = {"DJANGO_SETTINGS_MODULE": "mysite.bench_settings", "BENCH_LAYER": layer}
-        if capacity is not None:
-            env["BENCH_CAPACITY"] = str(capacity)
+    layer = target["layer"]
+    # The stage's own settings give the in-memory layer, or Redis core when REDIS_URL is set.
+    env = {"DJANGO_SETTINGS_MODULE": "mysite.bench_settings"} if layer == "pubsub" else {}
     url = redis_url if layer in ("redis", "pubsub") else None
     cls = UvicornStageServer if target["server"] == "uvicorn" else StageServer
     server = cls(target["stage"], redis_url=url, workdir=workdir, extra_env=env)

@@ -10,6 +10,8 @@ import shutil
 import pytest
 from servers import RedisServer, StageServer
 
+pytest_plugins = ["stage_markers"]  # -m part1_echo ... -m repo: see stage_markers.py
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 HOW_TO_GET = {
@@ -92,7 +94,7 @@ def browser(tmp_path):
 
 def pytest_collection_modifyitems(items):
     """Queue the long waits first (pyproject turns off xdist's reordering of groups by size), so
-    the 61 s idle test and part4's suite run beside the other tests rather than after them."""
+    the idle test (10 s of silence) and part4's suite run beside the other tests, not after them."""
     first = ("tools/tests/test_stage_idle.py", "tools/tests/test_part4_suite.py")
     items.sort(
         key=lambda item: next(

