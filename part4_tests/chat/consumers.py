@@ -7,12 +7,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from redis.exceptions import RedisError
 
-from .models import Message
+from .models import MAX_ROOM_NAME_LENGTH, Message
 
 HISTORY_LENGTH = 20
 MAX_MESSAGE_LENGTH = 2000
-# Each saved message holds its room name, in a field of this many characters.
-MAX_ROOM_NAME_LENGTH = Message._meta.get_field("room").max_length
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +57,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # name the group after a hash of the room name, so any room name works.
         self.room_group_name = "chat_" + hashlib.sha256(self.room_name.encode()).hexdigest()
 
+        # Each saved message holds its room name: refuse a name that does not fit
         if len(self.room_name) > MAX_ROOM_NAME_LENGTH:
             await self.close()  # before accept(): the handshake is refused (HTTP 403)
             return

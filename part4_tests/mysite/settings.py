@@ -80,10 +80,8 @@ DATABASES = {
     'default': {
         'ENGINE': 'django.db.backends.sqlite3',
         'NAME': BASE_DIR / 'db.sqlite3',
-        'TEST': {
-            # A file (the live server runs in another process), never your db.sqlite3.
-            'NAME': BASE_DIR / 'test_db.sqlite3',
-        },
+        # The tests' own file (the live server is another process), never your db.sqlite3.
+        'TEST': {'NAME': BASE_DIR / 'test_db.sqlite3'},
     }
 }
 

@@ -9,9 +9,12 @@ from importlib.util import find_spec, module_from_spec
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
-from chat.models import Message
+from chat.models import MAX_ROOM_NAME_LENGTH, Message
+from chat.routing import websocket_urlpatterns
 
 from .helpers import TIMEOUT
 
@@ -106,10 +109,21 @@ async def test_longest_message_is_accepted(connect):
     assert await receive(alice) == {"message": "x" * 2000}
 
 
+@pytest.mark.django_db(transaction=True)  # all apps: the page looks up the user too
 @pytest.mark.parametrize("extra, accepted", [(0, True), (1, False)])
-async def test_room_name_must_fit_the_model_field(connect, extra, accepted):
-    length = Message._meta.get_field("room").max_length  # each saved message holds its room
-    await connect("x" * (length + extra), expect=accepted)
+async def test_room_name_must_fit_the_model_field(connect, async_client, extra, accepted):
+    room = "x" * (MAX_ROOM_NAME_LENGTH + extra)  # each saved message holds its room name
+    page = await async_client.get(f"/chat/{room}/")
+    assert page.status_code == (200 if accepted else 404)
+    await connect(room, expect=accepted)
+
+
+@pytest.mark.parametrize("path", ["/ws/chat/a/b/", "/ws/chat//", "/ws/chat/lobby", "/ws/nope/"])
+async def test_socket_path_that_is_no_room_is_refused(path):
+    communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert not connected
+    await communicator.disconnect()
 
 
 @pytest.mark.parametrize("channel_layer", ["own redis"], indirect=True)
