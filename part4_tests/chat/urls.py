@@ -1,3 +1,4 @@
+# chat/urls.py
 from django.urls import path
 
 from . import views

@@ -1,3 +1,4 @@
+# mysite/urls.py
 from django.contrib import admin
 from django.urls import include, path
 

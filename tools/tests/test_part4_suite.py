@@ -1,4 +1,10 @@
-"""Run part4_tests' own suite (the one learners run) as part of the repo suite."""
+"""Run part4_tests' own suite (the one learners run) as part of the repo suite.
+
+This is `cd part4_tests && uv run pytest`: the communicator tests on both channel layers, the
+channel layer check, the test database check and the browser tests. The tutorial's own command,
+`uv run python manage.py test chat.tests` (Django's runner, which collects the browser tests only),
+runs in .ci/run instead, to keep this suite short.
+"""
 
 import os
 import subprocess
@@ -11,8 +17,8 @@ from stages import ROOT
 @pytest.mark.xdist_group("part4_suite")
 @pytest.mark.timeout(600)
 def test_part4_suite_passes():
-    # `cd part4_tests && pytest`, with this interpreter; CI=true passes through, so a missing
-    # Redis or browser fails there too. Nothing of this run's own pytest/xdist setup leaks in.
+    # With this interpreter; CI=true passes through, so a missing Redis or browser fails there too.
+    # Nothing of this run's own pytest/xdist/Django setup leaks in.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q"],
