@@ -300,6 +300,12 @@ POSIX_ONLY = [
     ),
     (re.compile(r"(^|\s)~(?=[/\\\s]|$)"), "cmd does not expand `~`: name the folder", "plain"),
     (
+        re.compile(r"<"),
+        "`<` (input redirection, or a <placeholder>) fails in PowerShell: write a placeholder "
+        "in capitals, such as REPOSITORY_URL",
+        "plain",
+    ),
+    (
         re.compile(r"\\\s*$"),
         "a `\\` line continuation is POSIX-only: put the command on one line",
         "raw",

@@ -53,6 +53,10 @@ def test_site_builds_strict_with_notes_code_and_diffs(tmp_path):
     assert "hashlib.sha256(self.room_name.encode())" in korean_part2  # the stage's code
     assert "part2_groups/chat/consumers.py" in read(site / "diffs" / "index.html")
     assert "channels-redis" in read(site / "versions" / "index.html")
+    # A command with one form per shell renders as content tabs.
+    instructor = read(site / "instructor" / "index.html")
+    assert '<div class="tabbed-set tabbed-alternate"' in instructor
+    assert '">PowerShell</label>' in instructor and '">cmd</label>' in instructor
 
 
 # --- Parity between English and Korean -----------------------------------------------------------
@@ -150,6 +154,7 @@ def test_shell_check_catches_posix_only_syntax():
         "uv run pytest | grep FAILED": "POSIX program",
         "mkdir -p workspace/part1_echo": "POSIX program",
         "cd ~/channels-chat": "`~`",
+        "git clone <repository URL> channels-chat": "placeholder",
         "uv run pytest \\": "continuation",
     }
     for command, why in bad.items():
