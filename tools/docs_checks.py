@@ -12,7 +12,10 @@ from docs_hooks import read_glossary
 from stage_diff import NOTES, START, changed_files
 from stages import ROOT, STAGES
 
-SHELL_LANGS = {"bash", "sh", "shell", "console", "zsh"}
+POSIX_LANGS = {"bash", "sh", "shell", "console", "zsh"}
+POWERSHELL_LANGS = {"powershell", "ps1", "pwsh"}
+CMD_LANGS = {"bat", "batch", "cmd", "dosbatch", "doscon"}
+SHELL_LANGS = POSIX_LANGS | POWERSHELL_LANGS | CMD_LANGS
 
 NOTES_HEADINGS = {
     "en": [
@@ -41,7 +44,8 @@ NOTES_HEADINGS = {
 FILES_SECTION = {"en": "Files changed since the previous stage", "ko": "이전 단계에서 바뀐 파일"}
 TITLE = {"en": re.compile(r"^Part \d+: \S"), "ko": re.compile(r"^\d+부: \S")}
 
-FENCE = re.compile(r"^(`{3,}|~{3,})\s*([\w+-]*)[^\n]*\n(.*?)^\1\s*$", re.S | re.M)
+# A fenced code block, also indented (inside a content tab or a list item).
+FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})\s*([\w+-]*)[^\n]*\n(.*?)^\1\2\s*$", re.S | re.M)
 
 
 def strip_code(text):
@@ -60,13 +64,14 @@ def headings(text):
 
 def code_blocks(text):
     """[(language, body)] of the fenced code blocks, in order."""
-    return [(m.group(2).lower(), m.group(3)) for m in FENCE.finditer(text)]
+    return [(m.group(3).lower(), m.group(4)) for m in FENCE.finditer(text)]
 
 
 def shell_commands(body):
     """The commands of a shell block: its lines without blank lines and comments."""
     lines = [line.strip() for line in body.splitlines()]
-    return [line.removeprefix("$ ") for line in lines if line and not line.startswith("#")]
+    comment = ("#", "::", "rem ", "REM ")
+    return [line.removeprefix("$ ") for line in lines if line and not line.startswith(comment)]
 
 
 def parity_problems(english, korean):
@@ -233,3 +238,198 @@ def first_use_problems(korean, glossary=None):
         if uses.count(True) > 1:
             problems.append(f"{term}({english}) is annotated {uses.count(True)} times")
     return problems
+
+
+# --- One command for every shell ------------------------------------------------------------------
+# Learners type the commands of the notes and docs in bash/zsh, PowerShell or cmd. A command must
+# run unchanged in all three, or come with its PowerShell and cmd forms beside it: a content-tab
+# group on the docs site (`=== "PowerShell"` tabs with ```powershell / ```bat blocks), or labelled
+# list items in a README (`- PowerShell: `...``, `- cmd: `...``).
+
+_ASSIGNMENT = r"""(?:env\s+)?[A-Za-z_]\w*=(?:"[^"]*"|'[^']*'|\S)*"""
+_POSIX_PROGRAMS = "rm|cp|mv|cat|touch|ls|grep|sed|awk|head|tail|xargs|which"
+
+# (pattern, why, view). The view is how the line is read: "plain" with the insides of quoted
+# strings emptied and a trailing comment dropped; "expand" with only single-quoted strings
+# emptied (double quotes do not stop a POSIX expansion); "quotes" with double-quoted strings
+# emptied, so a single quote left is a quote cmd does not understand; "raw" as written.
+POSIX_ONLY = [
+    (
+        re.compile(rf"^\s*{_ASSIGNMENT}(\s|$)"),
+        "`VAR=value` sets a variable in POSIX shells only: use `uv run --env-file FILE ...` "
+        "(a file such as redis.env), or show the PowerShell and cmd forms",
+        "plain",
+    ),
+    (
+        re.compile(r"(^|[;|]\s*)(export|unset)\s"),
+        "`export`/`unset` exist in POSIX shells only: use `uv run --env-file FILE ...`",
+        "plain",
+    ),
+    (
+        re.compile(r"(^|[;|]\s*)(source|\.)\s+\S"),
+        "`source`/`.` of a script (an activate script) is POSIX-only: use `uv run`, or show the "
+        "PowerShell and cmd forms",
+        "plain",
+    ),
+    (
+        re.compile(r"&&|\|\|"),
+        "`&&`/`||` do not exist in Windows PowerShell 5: one command a line",
+        "plain",
+    ),
+    (
+        re.compile(r"(?<![&>])&(?![&>])"),
+        "`&` runs a command in the background in POSIX shells only: use a second terminal",
+        "plain",
+    ),
+    (re.compile(r";"), "`;` does not separate commands in cmd: one command a line", "plain"),
+    (
+        re.compile(r"\$\(|\$\{|\$[A-Za-z_]|`"),
+        "`$(...)`, `$VAR` and backticks are POSIX expansions: cmd does not expand them",
+        "expand",
+    ),
+    (
+        re.compile(r"'"),
+        "cmd keeps single quotes as part of the argument: use double quotes",
+        "quotes",
+    ),
+    (
+        re.compile(rf"(^|\|\s*)({_POSIX_PROGRAMS})(\s|$)|(^|\|\s*)mkdir\s+-p\b"),
+        "a POSIX program that cmd does not have (`rm -rf` fails in PowerShell too): say it in "
+        "words, use a Python one-liner, or show each form",
+        "plain",
+    ),
+    (re.compile(r"(^|\s)~(?=[/\\\s]|$)"), "cmd does not expand `~`: name the folder", "plain"),
+    (
+        re.compile(r"<"),
+        "`<` (input redirection, or a <placeholder>) fails in PowerShell: write a placeholder "
+        "in capitals, such as REPOSITORY_URL",
+        "plain",
+    ),
+    (
+        re.compile(r"\\\s*$"),
+        "a `\\` line continuation is POSIX-only: put the command on one line",
+        "raw",
+    ),
+]
+
+# The first word of an inline code span that is a command someone types.
+COMMAND_WORDS = {
+    "uv", "python", "python3", "py", "pip", "pip3", "pytest", "docker", "git", "cd", "mkdir",
+    "export", "unset", "source", ".", "rm", "cp", "mv", "cat", "touch", "ls", "django-admin",
+    "redis-server", "brew",
+}  # fmt: skip
+INLINE = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
+TAB = re.compile(r'^([ \t]*)===[+!]*\s+"([^"]*)"')
+LABELS = {
+    "powershell": re.compile(r"\bPowerShell\b[^`\n]*:\s*`", re.I),
+    "cmd": re.compile(r"\bcmd\b[^`\n]*:\s*`"),
+}
+
+
+def _drop_comment(line):
+    """The line without a trailing `# comment` (a # that starts a word)."""
+    return re.sub(r"(^|\s)#.*$", "", line)
+
+
+def _views(command):
+    emptied = re.sub(r'"[^"]*"|\'[^\']*\'', lambda m: m.group(0)[0] * 2, command)
+    return {
+        "raw": command,
+        "plain": _drop_comment(emptied),
+        "expand": _drop_comment(re.sub(r"'[^']*'", "''", command)),
+        "quotes": _drop_comment(re.sub(r'"[^"]*"', '""', command)),
+    }
+
+
+def posix_only(command, inline=False):
+    """Why this command line does not run unchanged in bash, PowerShell and cmd ([] if it does).
+
+    inline: the command is an inline code span in prose, where `NAME=value` alone is the content
+    of a file (redis.env), not a command.
+    """
+    views = _views(command.strip())
+    problems = []
+    for pattern, why, view in POSIX_ONLY:
+        if not pattern.search(views[view]):
+            continue
+        if inline and why.startswith("`VAR=value`"):
+            if not re.match(rf"^\s*{_ASSIGNMENT}\s+\S", views["plain"]):
+                continue  # NAME=value alone: a file's line
+        problems.append(why)
+    return problems
+
+
+def _tab_groups(lines):
+    """({line index: group}, {group: shells}) for pymdownx.tabbed groups: which lines belong to
+    a group, and which of "powershell" and "cmd" its tabs give a form for (by the tab's label or
+    its code block's language)."""
+    member, shells = {}, {}
+    group = indent = fence = None
+    for i, line in enumerate(lines):
+        tab = TAB.match(line) if fence is None else None
+        if tab:
+            if group is None or len(tab.group(1)) != indent:
+                group, indent = i, len(tab.group(1))
+                shells[group] = set()
+            for shell in ("powershell", "cmd"):
+                if re.search(rf"\b{shell}\b", tab.group(2), re.I):
+                    shells[group].add(shell)
+            member[i] = group
+            continue
+        if group is None:
+            continue
+        stripped = line.strip()
+        if fence is None and stripped and len(line) - len(line.lstrip()) <= indent:
+            group = None  # a line back at the group's indentation ends it
+            continue
+        member[i] = group
+        opened = re.match(r"^\s*(`{3,}|~{3,})\s*([\w+-]*)", line)
+        if fence is None and opened:
+            fence, lang = opened.group(1), opened.group(2).lower()
+            shells[group] |= {"powershell"} if lang in POWERSHELL_LANGS else set()
+            shells[group] |= {"cmd"} if lang in CMD_LANGS else set()
+        elif fence is not None and stripped == fence:
+            fence = None
+    return member, shells
+
+
+def shell_problems(text):
+    """[(line number, command, why)] for commands that run in POSIX shells only and have no
+    PowerShell and cmd forms beside them: in POSIX-shell code blocks, and inline commands in
+    prose. Siblings: a content-tab group with a PowerShell and a cmd form, or a paragraph/list
+    with lines labelled `PowerShell: `...`` and `cmd: `...``."""
+    lines = text.splitlines()
+    member, shells = _tab_groups(lines)
+    covered = {i for i, group in member.items() if shells[group] >= {"powershell", "cmd"}}
+    problems = []
+    for match in FENCE.finditer(text):
+        lang = match.group(3).lower()
+        fence_line = text.count("\n", 0, match.start())  # 0-based
+        if lang not in POSIX_LANGS or fence_line in covered:
+            continue
+        for offset, line in enumerate(match.group(4).splitlines()):
+            command = line.strip()
+            if lang == "console" and not command.startswith("$ "):
+                continue  # output
+            if not command or command.startswith("#"):
+                continue
+            command = command.removeprefix("$ ")
+            problems += [(fence_line + 2 + offset, command, why) for why in posix_only(command)]
+    paragraph = []  # (line index, line): a run of non-blank prose lines
+    for i, line in enumerate([*strip_code_blocks_only(text).splitlines(), ""]):
+        if line.strip():
+            paragraph.append((i, line))
+            continue
+        labelled = {s for s, label in LABELS.items() for _, ln in paragraph if label.search(ln)}
+        joined = "\n".join(ln for _, ln in paragraph)
+        for span in INLINE.finditer(joined):  # a span may go on over a line break
+            j = paragraph[joined.count("\n", 0, span.start())][0]
+            command = " ".join(span.group(2).split())
+            words = command.split()
+            is_assignment = re.match(rf"^{_ASSIGNMENT}\s+\S", command)
+            if j in covered or labelled >= {"powershell", "cmd"}:
+                continue
+            if words and (words[0] in COMMAND_WORDS or is_assignment):
+                problems += [(j + 1, command, why) for why in posix_only(command, inline=True)]
+        paragraph = []
+    return sorted(problems)

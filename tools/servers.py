@@ -13,6 +13,13 @@ from pathlib import Path
 
 from stages import GENERATED, ROOT
 
+# A process group of its own, so stopping a server stops its autoreloader child too.
+OWN_GROUP = (
+    {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    if os.name == "nt"
+    else {"start_new_session": True}
+)
+
 
 def free_port():
     with socket.socket() as s:
@@ -129,7 +136,7 @@ class StageServer:
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            **OWN_GROUP,
         )
         try:
             wait_until(self.serves, timeout, f"{self.stage} on port {self.port}")
@@ -155,18 +162,26 @@ class StageServer:
     def halt(self, sig=signal.SIGTERM, timeout=5):
         """Signal the server's whole process group (the autoreloader's parent and its server
         child, or the one --noreload process) and wait; SIGKILL what is left after `timeout`.
+        On Windows: Ctrl+Break to the group, then end the process tree.
         The workdir stays, so `start()` can serve it again on the same port."""
         if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, sig)
+            if os.name == "nt":
+                self.proc.send_signal(signal.CTRL_BREAK_EVENT)
+            else:
+                os.killpg(self.proc.pid, sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 pass
         if self.proc:
-            try:  # whatever is left of the group, e.g. a server child its parent left behind
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            if os.name == "nt":
+                tree = ["taskkill", "/F", "/T", "/PID", str(self.proc.pid)]
+                subprocess.run(tree, capture_output=True)
+            else:
+                try:  # whatever is left of the group, e.g. a server child its parent left behind
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             self.proc.wait()
         if getattr(self, "_log", None):
             self._log.close()

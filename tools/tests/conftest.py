@@ -5,6 +5,7 @@ to get it; in CI (CI=true) a missing piece is an error, so nothing is skipped si
 """
 
 import os
+import re
 import shutil
 
 import browsers
@@ -31,7 +32,14 @@ def missing(what, why=None):
 
 
 @pytest.fixture(scope="session")
-def redis_url():
+def redis_url(request):
+    if re.search(r"\bnot\s+redis\b", request.config.option.markexpr or ""):
+        # -m "not redis" (the in-memory layer only) kept a test that reached Redis at run time.
+        pytest.fail(
+            'this test uses Redis but has no redis marker, so -m "not redis" kept it: mark it '
+            "@pytest.mark.redis (see tools/tests/stage_markers.py)",
+            pytrace=False,
+        )
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return

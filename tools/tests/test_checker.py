@@ -23,6 +23,8 @@ MISTAKES = sorted(CATALOGUE, key=lambda m: (STAGES.index(CATALOGUE[m]["stage"]),
 
 # part4's checkpoint runs the learner's suite twice (about 35 s): CI runs it in the slow step.
 slow_on_part4 = {stage: [pytest.mark.slow] if stage == "part4_tests" else [] for stage in STAGES}
+# From part2 on the reference check runs two processes on one Redis.
+on_redis = {stage: [pytest.mark.redis] if stage != "part1_echo" else [] for stage in STAGES}
 
 
 def cli(*args, cwd=ROOT, env=None):
@@ -42,7 +44,9 @@ def rendered(result):
     return check.render(data, "en"), check.render(data, "ko")
 
 
-@pytest.mark.parametrize("stage", [pytest.param(s, marks=slow_on_part4[s]) for s in STAGES])
+@pytest.mark.parametrize(
+    "stage", [pytest.param(s, marks=slow_on_part4[s] + on_redis[s]) for s in STAGES]
+)
 def test_reference_stage_passes(stage, request):
     # Two processes on one Redis from part2 on (in CI a missing redis-server is an error).
     redis_url = request.getfixturevalue("redis_url") if stage != "part1_echo" else None

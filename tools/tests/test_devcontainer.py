@@ -80,6 +80,7 @@ def redis_answers(port):
         return False
 
 
+@pytest.mark.redis
 def test_post_start_command_starts_redis(config):
     command = shlex.split(config["postStartCommand"])
     assert command[0] == "redis-server" and installed_by_the_image("redis-server")

@@ -53,6 +53,10 @@ def test_site_builds_strict_with_notes_code_and_diffs(tmp_path):
     assert "hashlib.sha256(self.room_name.encode())" in korean_part2  # the stage's code
     assert "part2_groups/chat/consumers.py" in read(site / "diffs" / "index.html")
     assert "channels-redis" in read(site / "versions" / "index.html")
+    # A command with one form per shell renders as content tabs.
+    instructor = read(site / "instructor" / "index.html")
+    assert '<div class="tabbed-set tabbed-alternate"' in instructor
+    assert '">PowerShell</label>' in instructor and '">cmd</label>' in instructor
 
 
 # --- Parity between English and Korean -----------------------------------------------------------
@@ -92,6 +96,120 @@ def test_parity_catches_differences():
     assert checks.parity_problems(english, english.split("```python")[0])
     # A heading inside a code block is not a heading.
     assert checks.headings("```bash\n# comment\n```\n## Real\n") == [(2, "Real")]
+
+
+# --- One command for every shell ----------------------------------------------------------------
+
+# The lead applies the shell check to part4's notes once the rewritten part4 lands: remove this
+# exclusion then (its two `REDIS_URL=... uv run pytest` lines want `--env-file`).
+NOT_YET_SHELL_CHECKED = {"part4_tests/README.md", "part4_tests/README.ko.md"}
+
+
+def shell_checked_texts():
+    readmes = [*READMES, *(p.with_name("README.ko.md") for p in READMES)]
+    pages = sorted(DOCS.glob("*.md"))
+    return [
+        p
+        for p in [*readmes, *pages]
+        if p.is_file() and p.relative_to(ROOT).as_posix() not in NOT_YET_SHELL_CHECKED
+    ]
+
+
+@pytest.mark.parametrize("path", shell_checked_texts(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_command_runs_in_bash_powershell_and_cmd_or_shows_each_form(path):
+    found = [
+        f"{path.relative_to(ROOT).as_posix()}:{line}: `{command}`: {why}"
+        for line, command, why in checks.shell_problems(read(path))
+    ]
+    assert found == [], "\n".join(found)
+
+
+def test_shell_check_catches_posix_only_syntax():
+    good = [
+        "uv run --env-file redis.env python part2_groups/manage.py runserver",
+        'uv run pytest -m "not redis"',
+        "uv run python tools/check.py part1_echo --json > minji.json",
+        "uv run pytest 2>&1",
+        "cd ..",
+        "mkdir workspace",
+        "git commit -m \"a; b && c & d 'f'\"",
+        "docker compose up -d redis  # in the background: docker's own -d",
+    ]
+    for command in good:
+        assert checks.posix_only(command) == [], command
+    bad = {
+        "REDIS_URL=redis://localhost:6379/0 uv run pytest": "VAR=value",
+        'DJANGO_ALLOWED_HOSTS="localhost 127.0.0.1"': "VAR=value",
+        "export REDIS_URL=redis://localhost:6379/0": "export",
+        "source .venv/bin/activate": "source",
+        ". .venv/bin/activate": "source",
+        "cd part4_tests && uv run pytest": "&&",
+        "redis-server &": "background",
+        "uv run python part1_echo/manage.py runserver & uv run pytest": "background",
+        "cd part4_tests; uv run pytest": "`;`",
+        "kill $(cat server.pid)": "POSIX expansions",
+        'echo "$HOME"': "POSIX expansions",
+        "uv run pytest -m 'not slow'": "single quotes",
+        "rm -rf workspace": "POSIX program",
+        "uv run pytest | grep FAILED": "POSIX program",
+        "mkdir -p workspace/part1_echo": "POSIX program",
+        "cd ~/channels-chat": "`~`",
+        "git clone <repository URL> channels-chat": "placeholder",
+        "uv run pytest \\": "continuation",
+    }
+    for command, why in bad.items():
+        problems = checks.posix_only(command)
+        assert any(why in p for p in problems), (command, problems)
+
+
+TABS = """Text.
+
+=== "bash, zsh"
+
+    ```bash
+    source .venv/bin/activate
+    ```
+
+=== "PowerShell"
+
+    ```powershell
+    .venv\\Scripts\\Activate.ps1
+    ```
+
+=== "cmd"
+
+    ```bat
+    .venv\\Scripts\\activate.bat
+    ```
+
+After the tabs.
+"""
+
+
+def test_shell_check_accepts_a_posix_form_with_its_siblings_only():
+    assert checks.shell_problems(TABS) == []
+    # A tab group without its cmd form, or the POSIX block outside the group, is a problem.
+    no_cmd = TABS.split('=== "cmd"')[0]
+    assert [line for line, _, _ in checks.shell_problems(no_cmd)] == [6]
+    outside = TABS.replace("After the tabs.", "```bash\nexport A=1\n```")
+    assert [line for line, _, _ in checks.shell_problems(outside)] == [22]
+    # Labelled list items in a README: each shell's form on its own line.
+    labelled = (
+        "Activate it:\n\n"
+        "- bash, zsh: `source .venv/bin/activate`\n"
+        "- PowerShell: `.venv\\Scripts\\Activate.ps1`\n"
+        "- cmd: `.venv\\Scripts\\activate.bat`\n"
+    )
+    assert checks.shell_problems(labelled) == []
+    unlabelled = labelled.replace("- cmd: `.venv\\Scripts\\activate.bat`\n", "")
+    assert [line for line, _, _ in checks.shell_problems(unlabelled)] == [3]
+    # Inline commands in prose; a file's `NAME=value` line alone is no command.
+    prose = "Run `REDIS_URL=redis://localhost:6379/0 uv run\npytest` now.\n"
+    assert [line for line, _, _ in checks.shell_problems(prose)] == [1]
+    assert checks.shell_problems("`redis.env` holds `REDIS_URL=redis://localhost:6379/0`.\n") == []
+    # Output in a console block is not a command; its `$ ` lines are.
+    console = "```console\n$ uv run pytest && echo ok\nok && done\n```\n"
+    assert [line for line, _, _ in checks.shell_problems(console)] == [2]
 
 
 # --- The stage notes ------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ SOCKETS = 5
 
 def case(stage, reload, how):
     mode = "reloader" if reload else "noreload"
-    return pytest.param(stage, reload, how, id=f"{stage}-{mode}-{how}")
+    marks = [pytest.mark.redis] if stage in GROUP_STAGES else []  # parts 2-4 run on Redis here
+    return pytest.param(stage, reload, how, id=f"{stage}-{mode}-{how}", marks=marks)
 
 
 # Each stage, stopped the ways its user stops it: Ctrl-C in the terminal, or `kill PID`.

@@ -107,6 +107,16 @@ def test_ci_has_one_job_per_stage_running_its_marker():
     assert set(triggers) == {"push", "pull_request"}
 
 
+def test_ci_runs_every_stage_on_windows_and_macos_from_wheels_on_the_in_memory_layer():
+    job = load(CI_WORKFLOW)["jobs"]["laptops"]
+    assert job["strategy"]["matrix"]["os"] == ["windows-latest", "macos-latest"]
+    runs = " ".join(step.get("run", "") for step in job["steps"])
+    assert "uv sync --frozen --no-build" in runs  # wheels only, as on a workshop laptop
+    assert "install-system-deps.sh" not in runs  # apt-only
+    selection = re.search(r'-m "\((.+)\) and not redis"', runs)
+    assert selection and selection.group(1).split(" or ") == STAGES
+
+
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_is_least_privilege_and_pinned(path):
     workflow = load(path)

@@ -14,6 +14,7 @@ import pytest
 from stages import ROOT
 
 
+@pytest.mark.redis  # part4's suite runs its layer tests on Redis too
 @pytest.mark.xdist_group("part4_suite")
 @pytest.mark.timeout(600)
 def test_part4_suite_passes():

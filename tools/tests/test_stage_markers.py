@@ -39,8 +39,8 @@ TESTS = {
 }
 
 
-def selected(tmp_path, marker):
-    for name, text in TESTS.items():
+def selected(tmp_path, marker, tests=TESTS):
+    for name, text in tests.items():
         (tmp_path / name).write_text(textwrap.dedent(text))
     (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --strict-markers\n")
     paths = os.pathsep.join([str(ROOT / "tools"), str(ROOT / "tools" / "tests")])
@@ -78,4 +78,55 @@ def test_tests_of_no_stage_are_marked_repo(tmp_path):
     assert selected(tmp_path, "repo") == [
         "test_by_marker.py::test_plain",
         "test_names.py::test_partial_is_no_stage",
+    ]
+
+
+REDIS_TESTS = {
+    "conftest.py": """
+        import pytest
+
+        pytest_plugins = ["stage_markers"]
+
+        @pytest.fixture(scope="session")
+        def redis_url():
+            return "redis://127.0.0.1:6379/0"
+
+        @pytest.fixture
+        def layer_server(redis_url):
+            return redis_url
+    """,
+    "test_layers.py": """
+        import pytest
+
+        @pytest.mark.parametrize("layer", ["memory", "redis"])
+        def test_by_layer(layer):
+            pass
+
+        def test_by_fixture(redis_url):
+            pass
+
+        def test_through_another_fixture(layer_server):
+            pass
+
+        @pytest.mark.redis
+        def test_marked():
+            pass
+
+        def test_memory_only():
+            pass
+    """,
+}
+
+
+def test_not_redis_keeps_only_the_in_memory_tests(tmp_path):
+    """-m "not redis" (CI's Windows and macOS jobs) leaves out every test that needs Redis."""
+    assert selected(tmp_path, "not redis", REDIS_TESTS) == [
+        "test_layers.py::test_by_layer[memory]",
+        "test_layers.py::test_memory_only",
+    ]
+    assert selected(tmp_path, "redis", REDIS_TESTS) == [
+        "test_layers.py::test_by_fixture",
+        "test_layers.py::test_by_layer[redis]",
+        "test_layers.py::test_marked",
+        "test_layers.py::test_through_another_fixture",
     ]

@@ -13,6 +13,7 @@ ROOM = socket_path("shared")
 
 
 @pytest.mark.xdist_group(f"{STAGE}-redis")
+@pytest.mark.redis
 async def test_redis_layer_carries_messages_between_processes(stage_servers):
     one, two = stage_servers(STAGE, "redis"), stage_servers(STAGE, "redis", instance=2)
     async with connect(one, ROOM) as alice, connect(two, ROOM) as bob:
