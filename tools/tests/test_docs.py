@@ -100,18 +100,13 @@ def test_parity_catches_differences():
 
 # --- One command for every shell ----------------------------------------------------------------
 
-# The lead applies the shell check to part4's notes once the rewritten part4 lands: remove this
-# exclusion then (its two `REDIS_URL=... uv run pytest` lines want `--env-file`).
-NOT_YET_SHELL_CHECKED = {"part4_tests/README.md", "part4_tests/README.ko.md"}
-
-
 def shell_checked_texts():
     readmes = [*READMES, *(p.with_name("README.ko.md") for p in READMES)]
     pages = sorted(DOCS.glob("*.md"))
     return [
         p
         for p in [*readmes, *pages]
-        if p.is_file() and p.relative_to(ROOT).as_posix() not in NOT_YET_SHELL_CHECKED
+        if p.is_file()
     ]
 
 
