@@ -12,6 +12,8 @@ import pytest
 from conftest import missing
 from stages import ROOT
 
+pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
+
 BROWSER_NAMES = {name for _, _, names in browsers.KINDS for name in names}
 HERE = "tools/tests/test_browsers.py"
 
@@ -58,7 +60,19 @@ def test_the_browser_fixture_drives_a_real_page(browser):
 def run_fixture_test(path):
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "0", "-p", "no:cacheprovider", "-s", "-rs"]
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-n",
+            "0",
+            "-m",
+            "slow",
+            "-p",
+            "no:cacheprovider",
+            "-s",
+            "-rs",
+        ]
         + [f"{HERE}::test_the_browser_fixture_drives_a_real_page"],
         cwd=ROOT,
         env={**env, "PATH": path},

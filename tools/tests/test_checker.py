@@ -18,6 +18,8 @@ import contract
 import pytest
 from stages import ROOT, STAGES
 
+pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
+
 CATALOGUE = contract.load_catalogue()
 MISTAKES = sorted(CATALOGUE, key=lambda m: (STAGES.index(CATALOGUE[m]["stage"]), m))
 

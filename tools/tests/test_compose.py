@@ -27,6 +27,8 @@ from chat_client import keep_talking, socket_path
 from servers import free_port, port_is_closed, wait_until
 from stages import GENERATED, ROOT, STAGES
 
+pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 STAGE_PORTS = {f"part{i}": (stage, 8000 + i) for i, stage in enumerate(STAGES, start=1)}

@@ -38,6 +38,7 @@ def korean_texts():
 # --- The site -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # the strict build; CI runs it with the slow proofs
 def test_site_builds_strict_with_notes_code_and_diffs(tmp_path):
     site = tmp_path / "site"
     result = subprocess.run(
@@ -100,14 +101,11 @@ def test_parity_catches_differences():
 
 # --- One command for every shell ----------------------------------------------------------------
 
+
 def shell_checked_texts():
     readmes = [*READMES, *(p.with_name("README.ko.md") for p in READMES)]
     pages = sorted(DOCS.glob("*.md"))
-    return [
-        p
-        for p in [*readmes, *pages]
-        if p.is_file()
-    ]
+    return [p for p in [*readmes, *pages] if p.is_file()]
 
 
 @pytest.mark.parametrize("path", shell_checked_texts(), ids=lambda p: str(p.relative_to(ROOT)))

@@ -30,7 +30,7 @@ DIAGRAM_PAGES = sorted(
 # has text smaller than 12 px.
 READABLE_SCALE = 0.75
 
-pytestmark = pytest.mark.xdist_group("docs-site")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs-site")]
 
 
 @pytest.fixture(scope="session")

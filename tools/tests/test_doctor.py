@@ -17,6 +17,8 @@ from servers import free_port
 from stages import GENERATED, ROOT
 from test_browsers import fake_path
 
+pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
+
 DOCTOR = str(ROOT / "tools" / "doctor.py")
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 

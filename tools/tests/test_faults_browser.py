@@ -20,6 +20,8 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 from servers import StageServer, wait_until
 
+pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
+
 DISCONNECTED_LINE = "[disconnected: reload the page]"
 
 

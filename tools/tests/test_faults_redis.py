@@ -19,7 +19,7 @@ from chat_client import connect, recv_json, say, socket_path
 from servers import RedisServer, StageServer
 from stages import GROUP_STAGES
 
-pytestmark = pytest.mark.redis  # starts redis-servers of its own
+pytestmark = [pytest.mark.slow, pytest.mark.redis]  # starts redis-servers of its own
 
 RECOVER_WITHIN = 20  # seconds; generous, the measured time is printed
 CLOSE_CODE = {"part2_groups": 1011, "part3_async": 1011, "part4_tests": 4013}

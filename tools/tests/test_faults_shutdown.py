@@ -20,6 +20,8 @@ from chat_client import connect, keep_talking, socket_path
 from servers import StageServer, port_is_closed
 from stages import GROUP_STAGES, STAGES
 
+pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
+
 EXIT_WITHIN = 5  # seconds
 SOCKETS = 5
 

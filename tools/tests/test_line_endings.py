@@ -13,7 +13,7 @@ import pytest
 from stages import ROOT
 
 # One worker: the module's server (or clone) is started once.
-pytestmark = pytest.mark.xdist_group("autocrlf_clone")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("autocrlf_clone")]
 
 
 def git(*args, cwd):

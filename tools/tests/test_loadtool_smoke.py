@@ -9,6 +9,8 @@ from bench.load import REPORT_FIELDS, run_load
 from bench.targets import TUNING, BareServer, apply_diff, copy_stage, make_server
 from stages import ROOT
 
+pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
+
 
 @pytest.fixture(scope="module")
 def bare_server():

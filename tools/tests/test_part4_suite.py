@@ -13,6 +13,8 @@ import sys
 import pytest
 from stages import ROOT
 
+pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
+
 
 @pytest.mark.redis  # part4's suite runs its layer tests on Redis too
 @pytest.mark.xdist_group("part4_suite")

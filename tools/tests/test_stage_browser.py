@@ -10,6 +10,8 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 from stages import STAGES
 
+pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
+
 ROOM = "브라우저 방"  # no other test on these servers uses it (part4 replays history)
 MARKUP = '<img src=x onerror="window.pwned=1">'
 
