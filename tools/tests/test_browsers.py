@@ -178,3 +178,19 @@ def test_install_advice_is_current_for_each_os():
     assert "apt-get install chromium chromium-driver" in browsers.install_hint("linux")
     for platform_name in ("linux", "darwin", "win32"):
         assert browsers.install_hint(platform_name, "ko") != browsers.install_hint(platform_name)
+
+
+def test_with_google_chrome_the_only_browser_part4s_browser_tests_run(tmp_path):
+    """part4 cannot import tools/browsers.py (stages stand alone): its own helper must find Chrome."""
+    path = fake_path(tmp_path, add={"google-chrome": real_chromium()})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"]
+        + ["chat/tests/test_browser.py", "-k", "same_room"],
+        cwd=ROOT / "part4_tests",
+        env={**env, "PATH": path, "CI": "false"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert "1 passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-3000:]

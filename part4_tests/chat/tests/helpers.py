@@ -87,7 +87,7 @@ BROWSERS = [
 ]
 HOW_TO_GET_A_BROWSER = {
     "linux": "sudo apt-get install chromium chromium-driver (or install Google Chrome)",
-    "darwin": "install Google Chrome, or brew install --cask chromium",
+    "darwin": "install Google Chrome (Homebrew's chromium cask is disabled)",
     "win32": "install Google Chrome (or use Microsoft Edge)",
 }
 FLAGS = [
