@@ -77,6 +77,19 @@ def browser_detection():
     return browsers.detect()
 
 
+# Headless, and quiet on a closed network (no background fetches, updates or sync).
+HEADLESS_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
 @pytest.fixture
 def browser(tmp_path, browser_detection):
     """Headless Chromium, Google Chrome or Microsoft Edge through its driver (Selenium 4)."""
@@ -88,17 +101,7 @@ def browser(tmp_path, browser_detection):
     edge = found.browser.selenium_name == "edge"
     options = webdriver.EdgeOptions() if edge else webdriver.ChromeOptions()
     options.binary_location = found.browser.path
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
+    for flag in (*HEADLESS_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     if edge:

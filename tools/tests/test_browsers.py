@@ -181,7 +181,7 @@ def test_install_advice_is_current_for_each_os():
 
 
 def test_with_google_chrome_the_only_browser_part4s_browser_tests_run(tmp_path):
-    """part4 cannot import tools/browsers.py (stages stand alone): its own helper must find Chrome."""
+    """part4 cannot import tools/browsers.py (stages stand alone): its helper must find Chrome."""
     path = fake_path(tmp_path, add={"google-chrome": real_chromium()})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     result = subprocess.run(

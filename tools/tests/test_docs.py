@@ -3,9 +3,6 @@
 Each checker in tools/docs_checks.py is also run on a small broken example, to show it can fail.
 """
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import docs_checks as checks
@@ -36,28 +33,6 @@ def korean_texts():
 
 
 # --- The site -----------------------------------------------------------------------------------
-
-
-@pytest.mark.slow  # the strict build; CI runs it with the slow proofs
-def test_site_builds_strict_with_notes_code_and_diffs(tmp_path):
-    site = tmp_path / "site"
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    korean_part2 = read(site / "ko" / "part2_groups" / "index.html")
-    assert "이 단계에서 배우는 것" in korean_part2  # the Korean notes, through the hook
-    assert "hashlib.sha256(self.room_name.encode())" in korean_part2  # the stage's code
-    assert "part2_groups/chat/consumers.py" in read(site / "diffs" / "index.html")
-    assert "channels-redis" in read(site / "versions" / "index.html")
-    # A command with one form per shell renders as content tabs.
-    instructor = read(site / "instructor" / "index.html")
-    assert '<div class="tabbed-set tabbed-alternate"' in instructor
-    assert '">PowerShell</label>' in instructor and '">cmd</label>' in instructor
 
 
 # --- Parity between English and Korean -----------------------------------------------------------
