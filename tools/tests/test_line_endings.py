@@ -1,6 +1,6 @@
 """A Windows checkout (Git for Windows sets core.autocrlf=true) keeps LF in every text file, so the
-shell scripts run, the stage diffs compare byte for byte, and the drift check, part1's contract
-and the build-along check hold on that clone.
+shell scripts run, the stage diffs compare byte for byte, and the drift check, every stage's
+contract and the build-along check hold on that clone.
 
 The clone is of the committed HEAD: commit a .gitattributes change before running this.
 """
@@ -88,13 +88,13 @@ def pytest_on(clone, *args):
     assert " passed" in summary and "skipped" not in summary, summary
 
 
-def test_drift_check_and_the_echo_stage_contract_pass_on_the_clone(windows_clone):
+def test_drift_check_and_every_stage_contract_pass_on_the_clone(windows_clone):
     pytest_on(
         windows_clone,
         "tools/tests/test_drift.py",
         "tools/tests/test_stage_contract.py",
         "-k",
-        "test_drift or part1_echo",  # every contract check of part1
+        "test_drift or memory",  # every stage's contract checks, on the in-memory layer
     )
 
 
