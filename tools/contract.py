@@ -318,6 +318,9 @@ LOG_SIGNS = [
     ("SynchronousOnlyOperation", "orm-in-async"),
     ("You cannot call this from an async context", "orm-in-async"),
     ("can not be used with in memory databases", "test-db-in-memory"),
+    ('Database access not allowed, use the "django_db" mark', "test-no-db-mark"),
+    ("async def functions are not natively supported", "no-asyncio-mode"),
+    ("requested an async fixture", "no-asyncio-mode"),
 ]
 
 
