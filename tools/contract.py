@@ -214,7 +214,36 @@ def consumer_source(project):
         "is_async": any(b.startswith("Async") for b in bases),
         "methods": methods,  # name -> is async def
         "layer_calls": layer_calls,
+        "blocking_calls": blocking_calls(cls),
     }
+
+
+def blocking_calls(cls):
+    """Calls that block the event loop, written straight into an `async def` method of the class:
+    ["chat_message: time.sleep(1)", ...]. A nested `def` (run by sync_to_async) does not count."""
+    found = []
+    for method in cls.body:
+        if not isinstance(method, ast.AsyncFunctionDef):
+            continue
+        todo = list(method.body)
+        while todo:
+            node = todo.pop(0)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue
+            if isinstance(node, ast.Call) and _blocks(node.func):
+                found.append(f"{method.name}: {ast.unparse(node)}")
+            todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _blocks(func):
+    """time.sleep(...), requests.get(...) and friends, urlopen(...)."""
+    if isinstance(func, ast.Attribute):
+        owner = func.value.id if isinstance(func.value, ast.Name) else None
+        return (
+            (owner, func.attr) == ("time", "sleep") or owner == "requests" or func.attr == "urlopen"
+        )
+    return isinstance(func, ast.Name) and func.id == "urlopen"
 
 
 def _is_self_channel_layer(node):
@@ -268,6 +297,15 @@ LOG_SIGNS = [
     ("daphne.E001", "daphne-not-first"),
     ("No application configured for scope type 'websocket'", "ws-not-routed"),
     ("Django can only handle ASGI/HTTP connections, not websocket", "ws-not-routed"),
+    # `await json.dumps(...)`, or await on a sync method (None); a consumer class (no as_asgi())
+    # awaited by the router is the other "can't be used in 'await' expression".
+    (
+        re.compile(
+            r"object (str|bytes|dict|list|tuple|int|float|bool|NoneType) "
+            r"can't be used in 'await' expression"
+        ),
+        "await-not-awaitable",
+    ),
     ("can't be used in 'await' expression", "no-as-asgi"),
     ("takes no arguments", "no-as-asgi"),
     ("'NoneType' object has no attribute 'group_", "no-channel-layer"),
@@ -280,12 +318,16 @@ LOG_SIGNS = [
     ("SynchronousOnlyOperation", "orm-in-async"),
     ("You cannot call this from an async context", "orm-in-async"),
     ("can not be used with in memory databases", "test-db-in-memory"),
+    ('Database access not allowed, use the "django_db" mark', "test-no-db-mark"),
+    ("async def functions are not natively supported", "no-asyncio-mode"),
+    ("requested an async fixture", "no-asyncio-mode"),
 ]
 
 
 def mistake_in_log(text, extra_signs=()):
     for sign, mistake in [*LOG_SIGNS, *extra_signs]:
-        if sign in text and mistake:
+        found = sign.search(text) if isinstance(sign, re.Pattern) else sign in text
+        if found and mistake:
             return mistake
     return None
 
@@ -301,6 +343,8 @@ def silent_mistake(project, want_group=True):
             return "no-await" if source["is_async"] else "no-async-to-sync"
     if source["is_async"] is False and any(source["methods"].values()):
         return "still-sync"  # async def handlers on a sync consumer: never awaited
+    if source["blocking_calls"]:
+        return "blocking-call"  # the frame is late, not lost
     if want_group and "group_add" not in {name for name, _, _ in source["layer_calls"]}:
         return "never-joins-group"
     return None
@@ -595,6 +639,7 @@ async def echo_sender_only(target):
     needs=("socket-opens",),
 )
 async def broadcast(target):
+    started = time.monotonic()
     room = fresh("tabs")
     async with AsyncExitStack() as stack:
         tab1 = await open_socket(stack, target, room, "tab 1")
@@ -610,6 +655,19 @@ async def broadcast(target):
         await say(tab2, "from tab 2")
         await expect_message(tab1, "from tab 2", target, "tab 1")
         await expect_message(tab2, "from tab 2", target, "tab 2 (the sender)")
+    took = time.monotonic() - started
+    # A working server takes milliseconds; a slow machine alone is no mistake, so a slow room
+    # fails only when the consumer shows what blocks it.
+    source = consumer_source(target.project) if took > SLOW_BROADCAST else None
+    if source and source["blocking_calls"]:
+        raise Failed(
+            f"two sockets and four deliveries took {took:.1f} s; blocking calls in async def "
+            f"methods: {'; '.join(source['blocking_calls'])}",
+            mistake="blocking-call",
+        )
+
+
+SLOW_BROADCAST = 1.0  # seconds for the broadcast check's two handshakes and four frames
 
 
 @check(
