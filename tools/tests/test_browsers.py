@@ -10,7 +10,7 @@ import sys
 import browsers
 import pytest
 from conftest import missing
-from stages import ROOT
+from stages import GENERATED, ROOT
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
@@ -183,11 +183,14 @@ def test_install_advice_is_current_for_each_os():
 def test_with_google_chrome_the_only_browser_part4s_browser_tests_run(tmp_path):
     """part4 cannot import tools/browsers.py (stages stand alone): its helper must find Chrome."""
     path = fake_path(tmp_path, add={"google-chrome": real_chromium()})
+    # A copy: part4's own suite may be running beside this test, on the stage's test database.
+    stage = tmp_path / "part4_tests"
+    shutil.copytree(ROOT / "part4_tests", stage, ignore=shutil.ignore_patterns(*GENERATED))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"]
         + ["chat/tests/test_browser.py", "-k", "same_room"],
-        cwd=ROOT / "part4_tests",
+        cwd=stage,
         env={**env, "PATH": path, "CI": "false"},
         capture_output=True,
         text=True,
