@@ -26,21 +26,20 @@ EXIT_WITHIN = 5  # seconds
 SOCKETS = 5
 
 
-def case(stage, reload, how):
-    mode = "reloader" if reload else "noreload"
+def case(stage, how):
     marks = [pytest.mark.redis] if stage in GROUP_STAGES else []  # parts 2-4 run on Redis here
-    return pytest.param(stage, reload, how, id=f"{stage}-{mode}-{how}", marks=marks)
+    return pytest.param(stage, how, id=f"{stage}-reloader-{how}", marks=marks)
 
 
 # Each stage, stopped the ways its user stops it: Ctrl-C in the terminal, or `kill PID`.
-CASES = [case(stage, True, how) for how in ("Ctrl-C", "SIGTERM") for stage in STAGES]
+CASES = [case(stage, how) for how in ("Ctrl-C", "SIGTERM") for stage in STAGES]
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize(("stage", "reload", "how"), CASES)
-async def test_server_exits_promptly_with_clients_chatting(request, stage, reload, how):
+@pytest.mark.parametrize(("stage", "how"), CASES)
+async def test_server_exits_promptly_with_clients_chatting(request, stage, how):
     redis_url = request.getfixturevalue("redis_url") if stage in GROUP_STAGES else None
-    server = StageServer(stage, redis_url=redis_url, reload=reload)
+    server = StageServer(stage, redis_url=redis_url, reload=True)
     server.start(timeout=90)  # two processes under the reloader; slow on a busy machine
     try:
         sockets = [await connect(server, socket_path("shutdown")) for _ in range(SOCKETS)]
@@ -59,7 +58,7 @@ async def test_server_exits_promptly_with_clients_chatting(request, stage, reloa
         took = time.monotonic() - started
         codes = await asyncio.wait_for(asyncio.gather(*talkers), 10)
         print(
-            f"\n{stage} {'reloader' if reload else '--noreload'}: {how} -> exit code "
+            f"\n{stage} reloader: {how} -> exit code "
             f"{server.proc.returncode} after {took:.2f} s; close codes {sorted(set(codes))}"
         )
 
