@@ -328,9 +328,8 @@ README_KO = """# 오프라인 키트: Django Channels 채팅 튜토리얼
 
 """
 
-POSIX_EN = """## {name} (`{key}`), bash or zsh
-
-```bash
+# The same commands in both languages' instructions.
+POSIX_COMMANDS = """```bash
 cp KIT/uv/{key}/uv ~/uv && chmod +x ~/uv
 ~/uv venv --offline --no-python-downloads
 ~/uv pip install --offline --no-index -f KIT/wheels -r KIT/requirements.txt
@@ -338,24 +337,18 @@ cp KIT/uv/{key}/uv ~/uv && chmod +x ~/uv
 ```
 """
 
-POSIX_KO = """## {name} (`{key}`), bash/zsh
-
-```bash
-cp KIT/uv/{key}/uv ~/uv && chmod +x ~/uv
-~/uv venv --offline --no-python-downloads
-~/uv pip install --offline --no-index -f KIT/wheels -r KIT/requirements.txt
-~/uv run --offline python part1_echo/manage.py runserver
-```
-"""
-
-WINDOWS_EN = """## {name} (`{key}`), PowerShell or cmd
-
-```powershell
+WINDOWS_COMMANDS = """```powershell
 KIT\\uv\\{key}\\uv.exe venv --offline --no-python-downloads
 KIT\\uv\\{key}\\uv.exe pip install --offline --no-index -f KIT\\wheels -r KIT\\requirements.txt
 KIT\\uv\\{key}\\uv.exe run --offline python part1_echo\\manage.py runserver
 ```
+"""
 
+POSIX_EN = "## {name} (`{key}`), bash or zsh\n\n" + POSIX_COMMANDS
+
+POSIX_KO = "## {name} (`{key}`), bash/zsh\n\n" + POSIX_COMMANDS
+
+WINDOWS_NOTE_EN = """
 The same three lines work in cmd. In PowerShell, a path with a space needs `&` and quotes:
 `& "D:\\my kit\\uv\\{key}\\uv.exe" venv ...`. Every later command in the notes works as written
 with that path in place of `uv`; add `--offline` when the room has no internet. Windows Defender
@@ -363,20 +356,17 @@ Firewall may ask about Python when a server starts: allow it on private networks
 room should reach this laptop.
 """
 
-WINDOWS_KO = """## {name} (`{key}`), PowerShell/cmd
-
-```powershell
-KIT\\uv\\{key}\\uv.exe venv --offline --no-python-downloads
-KIT\\uv\\{key}\\uv.exe pip install --offline --no-index -f KIT\\wheels -r KIT\\requirements.txt
-KIT\\uv\\{key}\\uv.exe run --offline python part1_echo\\manage.py runserver
-```
-
+WINDOWS_NOTE_KO = """
 cmd에서도 같은 세 줄이 그대로 됩니다. PowerShell에서 경로에 공백이 있으면 `&`와 따옴표가
 필요합니다: `& "D:\\my kit\\uv\\{key}\\uv.exe" venv ...`. 이후 노트의 명령은 `uv` 자리에 이 경로를
 쓰면 그대로 됩니다. 인터넷이 없으면 `--offline`을 붙이세요. 서버를 띄울 때 Windows Defender
 방화벽이 Python을 허용할지 물으면, 강의실의 다른 노트북이 이 노트북에 접속해야 할 때만 개인
 네트워크에서 허용하세요.
 """
+
+WINDOWS_EN = "## {name} (`{key}`), PowerShell or cmd\n\n" + WINDOWS_COMMANDS + WINDOWS_NOTE_EN
+
+WINDOWS_KO = "## {name} (`{key}`), PowerShell/cmd\n\n" + WINDOWS_COMMANDS + WINDOWS_NOTE_KO
 
 POSIX_NOTE_EN = """
 On macOS and Linux the copy to `~/uv` gives the program its executable bit back (USB sticks
