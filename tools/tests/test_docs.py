@@ -3,6 +3,7 @@
 Each checker in tools/docs_checks.py is also run on a small broken example, to show it can fail.
 """
 
+import os
 from pathlib import Path
 
 import docs_checks as checks
@@ -435,14 +436,20 @@ def test_first_use_check_wants_the_gloss_on_the_first_use_only():
 
 # --- Markup that renders the same on GitHub and on the docs site --------------------------------
 
-MARKDOWN_FILES = sorted(
-    p
-    for p in ROOT.glob("**/*.md")
-    if not any(
-        part.startswith(".") or part in ("node_modules", "site", "workspace")
-        for part in p.relative_to(ROOT).parts
-    )
-)
+
+def markdown_files():
+    """Every .md of the repository, without descending into .venv, .git, site or workspace."""
+    found = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [
+            d for d in subfolders
+            if not d.startswith(".") and d not in ("node_modules", "site", "workspace")
+        ]  # fmt: skip
+        found += [Path(folder) / name for name in files if name.endswith(".md")]
+    return sorted(found)
+
+
+MARKDOWN_FILES = markdown_files()
 
 
 @pytest.mark.parametrize("path", MARKDOWN_FILES, ids=rel)
