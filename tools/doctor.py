@@ -8,7 +8,7 @@
     uv run python tools/doctor.py --fetch-driver   # while online: cache a driver for the browser
 
 On a laptop a missing browser or Redis is a warning (those tests skip); with --strict or CI=true
-it is a failure. Standard library only (psutil, packaging and selenium are used when present),
+it is a failure. A browser without its driver is a failure anywhere: Selenium would go online. Standard library only (psutil, packaging and selenium are used when present),
 and written for old Pythons too, so that it can say the Python is too old instead of failing.
 """
 
@@ -733,6 +733,22 @@ def check_browser(strict=False, path=None, platform=sys.platform):
             f"get the matching driver while online: "
             f"`uv run python tools/doctor.py --fetch-driver`, or {hint_en}",
         )
+    if found.browser is not None:  # a browser but no driver: Selenium would go online for one
+        fetch = "uv run python tools/doctor.py --fetch-driver"
+        apt_ko, apt_en = "", ""
+        if platform.startswith("linux") and found.browser.name == "Chromium":
+            apt_ko = " 데비안에서는 `sudo apt-get install chromium-driver`도 됩니다"
+            apt_en = "; on Debian, `sudo apt-get install chromium-driver` also does"
+        return Result(
+            FAIL,
+            f"브라우저 테스트를 실행할 준비가 되지 않았습니다: 브라우저({found.browser.name})는 "
+            f"있지만 {found.browser.driver_program}가 없습니다. Selenium이 드라이버를 "
+            "내려받아야 하는데, 인터넷이 없으면 받지 못합니다",
+            f"not ready for the browser tests: {found.problem}, so Selenium would have to "
+            "download one, which fails without the internet",
+            f"인터넷에 연결된 상태에서 한 번 실행하세요: `{fetch}`.{apt_ko}",
+            f"run once while online: `{fetch}`{apt_en}",
+        )
     return Result(
         FAIL if strict else WARN,
         f"브라우저 테스트를 할 수 없습니다({found.problem}): 이 테스트는 건너뜁니다",
@@ -820,8 +836,8 @@ def run(checks, ports, stage_dirs, lang, strict=False, compose=None):
     if problems:
         summary = Result(
             FAIL,
-            f"문제 {problems}개: → 안내대로 고친 뒤 다시 실행하세요",
-            f"{problems} problem(s): fix them as shown (→), then run this again",
+            f"준비 안 됨: 문제 {problems}개. → 안내대로 고친 뒤 다시 실행하세요",
+            f"not ready: {problems} problem(s); fix them as shown (→), then run this again",
         )
     elif warnings:
         summary = Result(

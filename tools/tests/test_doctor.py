@@ -248,21 +248,25 @@ def laptop_env(path, tmp_path, **extra):
     return {"PATH": path, "SE_CACHE_PATH": str(tmp_path / "selenium-cache"), **extra}
 
 
-def test_missing_chromedriver_is_a_warning_on_a_laptop(tmp_path):
+@pytest.mark.parametrize("browser_name", ["chromium", "google-chrome"])
+def test_a_browser_without_its_driver_is_not_ready(tmp_path, browser_name):
+    """Selenium would go online for a driver, and fail in a room without the internet."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not (chromium and shutil.which("chromedriver")):
         missing("browser")
     env = laptop_env(
-        fake_path(tmp_path, drop={"chromedriver"}, add={"chromium": chromium}), tmp_path
+        fake_path(tmp_path, drop={"chromedriver"}, add={browser_name: chromium}), tmp_path
     )
     code, out = run_doctor("--only", "browser", "--lang", "en", env=env)
-    assert code == 0, out
-    assert (
-        "! the browser tests cannot run here (Chromium found, but no chromedriver): they skip"
-        in out
-    )
-    assert "apt-get install chromium chromium-driver" in out
-    assert "ready (1 warning(s): those tests skip)" in out
+    assert code == 1, out
+    name = {"chromium": "Chromium", "google-chrome": "Google Chrome"}[browser_name]
+    assert f"✗ not ready for the browser tests: {name} found, but no chromedriver" in out
+    assert "run once while online: `uv run python tools/doctor.py --fetch-driver`" in out
+    assert ("apt-get install chromium-driver" in out) == (browser_name == "chromium")
+    summary = "✗ not ready: 1 problem(s); fix them as shown (→), then run this again"
+    assert out.rstrip().endswith(summary)
+    korean = run_doctor("--only", "browser", "--lang", "ko", env=env)[1]
+    assert "준비 안 됨" in korean and "--fetch-driver" in korean
 
 
 @pytest.mark.parametrize("how", [("--strict",), ()], ids=["strict", "CI"])
