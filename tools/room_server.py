@@ -4,9 +4,12 @@
     uv run python tools/room_server.py part3 --port 8010
     uv run python tools/room_server.py part3 --host 192.168.0.10     # name the address yourself
 
-Runs the stage's own `manage.py runserver 0.0.0.0:PORT` with DJANGO_ALLOWED_HOSTS set to this
-machine's LAN address(es) plus `localhost` and `127.0.0.1` (the stages' ALLOWED_HOSTS, which the
-WebSocket origin check uses too). REDIS_URL, when set, is passed on. Ctrl+C stops it.
+Applies the stage's migrations first (`manage.py migrate`): a browser that sends a `sessionid`
+cookie for this host, as the instructor's own tab often does, gets no chat on a stage without the
+sessions table. Then runs the stage's own `manage.py runserver 0.0.0.0:PORT` with
+DJANGO_ALLOWED_HOSTS set to this machine's LAN address(es) plus `localhost` and `127.0.0.1` (the
+stages' ALLOWED_HOSTS, which the WebSocket origin check uses too). REDIS_URL, when set, is passed
+on. Ctrl+C stops it.
 """
 
 import argparse
@@ -100,6 +103,34 @@ def say(lang, en, ko):
     print({"en": en, "ko": ko}.get(lang, f"{en}\n{ko}"))
 
 
+def migrate(folder, env, lang):
+    """`manage.py migrate`, so a browser's stale `sessionid` cookie finds the sessions table."""
+    done = subprocess.run(
+        [sys.executable, str(folder / "manage.py"), "migrate", "--noinput"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode == 0:
+        say(
+            lang,
+            "Migrations applied (manage.py migrate): browsers that send a sessionid cookie "
+            "chat too.",
+            "마이그레이션을 적용했습니다(manage.py migrate). sessionid 쿠키를 보내는 "
+            "브라우저에서도 채팅이 됩니다.",
+        )
+        return True
+    last = (done.stderr.strip().splitlines() or ["?"])[-1]
+    say(
+        lang,
+        f"manage.py migrate failed ({last}): a browser that sends a sessionid cookie for this "
+        "host will get no chat.",
+        f"manage.py migrate가 실패했습니다({last}). 이 호스트의 sessionid 쿠키를 보내는 "
+        "브라우저에서는 채팅이 되지 않습니다.",
+    )
+    return False
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stage", help=f"one of {', '.join(STAGES)} (or part1..part4, or a folder)")
@@ -166,6 +197,7 @@ def main(argv=None):
 
     env = {**os.environ, "DJANGO_ALLOWED_HOSTS": " ".join(hosts)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    migrate(folder, env, args.lang)
     command = [sys.executable, str(folder / "manage.py"), "runserver", f"0.0.0.0:{args.port}"]
     server = subprocess.Popen(command, env=env)
     try:

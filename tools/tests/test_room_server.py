@@ -39,11 +39,16 @@ def get(address, port, path, host):
         conn.close()
 
 
-def websocket(address, port, room, host, origin):
+def websocket(address, port, room, host, origin, headers=None):
     """A WebSocket over a socket to `address`; the URL (so the Host header) names `host`."""
     sock = socket.create_connection((address, port), timeout=5)
     return websockets.connect(
-        f"ws://{host}/ws/chat/{room}/", sock=sock, origin=origin, proxy=None, open_timeout=5
+        f"ws://{host}/ws/chat/{room}/",
+        sock=sock,
+        origin=origin,
+        proxy=None,
+        open_timeout=5,
+        additional_headers=headers,
     )
 
 
@@ -82,6 +87,7 @@ def room(tmp_path_factory):
 
 def test_prints_the_lan_url_and_the_allowed_hosts(room):
     port, out = room
+    assert "Migrations applied (manage.py migrate)" in out
     assert f"http://{LAN}:{port}/chat/" in out
     assert f"http://127.0.0.1:{port}/chat/" in out
     assert f"DJANGO_ALLOWED_HOSTS={LAN} localhost 127.0.0.1" in out
@@ -113,6 +119,17 @@ async def test_a_lan_laptop_and_the_instructor_chat_in_one_room(room):
         await say(laptop, "안녕하세요 from the back row")
         assert await recv_json(instructor) == {"message": "안녕하세요 from the back row"}
         assert await recv_json(laptop) == {"message": "안녕하세요 from the back row"}
+
+
+async def test_the_instructors_tab_with_a_stale_session_cookie_chats(room):
+    """A `sessionid` left by another Django project on 127.0.0.1: the room server migrated the
+    stage, so the session lookup finds the table (and no session) instead of failing."""
+    port, _ = room
+    local = f"127.0.0.1:{port}"
+    stale = {"Cookie": "sessionid=2b1x6yzq8v0kq3m7n4c5d9e0f1g2h3j4"}
+    async with websocket("127.0.0.1", port, "cookie", local, f"http://{local}", stale) as tab:
+        await say(tab, "still here")
+        assert await recv_json(tab) == {"message": "still here"}
 
 
 async def test_an_origin_outside_the_allowed_hosts_is_refused(room):
