@@ -8,8 +8,9 @@
     uv run python tools/doctor.py --fetch-driver   # while online: cache a driver for the browser
 
 On a laptop a missing browser or Redis is a warning (those tests skip); with --strict or CI=true
-it is a failure. A browser without its driver is a failure anywhere: Selenium would go online. Standard library only (psutil, packaging and selenium are used when present),
-and written for old Pythons too, so that it can say the Python is too old instead of failing.
+it is a failure. A browser without its driver is a failure anywhere: Selenium would go online.
+Standard library only (psutil, packaging and selenium are used when present), and written for old
+Pythons too, so that it can say the Python is too old instead of failing.
 """
 
 import argparse
