@@ -77,7 +77,7 @@ def room(tmp_path_factory):
             return False
 
     try:
-        wait_until(serves, 30, "the room server")
+        wait_until(serves, 90, "the room server")  # migrate, then runserver; slow when loaded
         yield port, open(log.name).read()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
