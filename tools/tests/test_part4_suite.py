@@ -25,10 +25,11 @@ def test_part4_suite_passes(browser_detection):
     # Nothing of this run's own pytest/xdist/Django setup leaks in.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     found, leave_out = browser_detection, []
-    if found.ready and found.source != "PATH":
-        # The driver Selenium Manager cached goes on PATH, where part4 looks first: Selenium
-        # Manager would otherwise go online for one.
-        env["PATH"] = os.path.dirname(found.driver) + os.pathsep + env.get("PATH", "")
+    if found.ready:
+        if found.source != "PATH":
+            # The driver Selenium Manager cached goes on PATH, where part4 looks first: Selenium
+            # Manager would otherwise go online for one.
+            env["PATH"] = os.path.dirname(found.driver) + os.pathsep + env.get("PATH", "")
     elif found.browser is not None:
         # A browser without a driver: part4's browser tests would fail in Selenium Manager, which
         # cannot download one offline. The rest of the suite runs; the test then skips, saying so.
