@@ -21,7 +21,8 @@ RUN bash tools/install-system-deps.sh docker-compose && rm -rf /var/lib/apt/list
 
 # Dependencies first, so editing a stage does not reinstall them.
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen && rm -rf /root/.cache/uv
+# The tests service runs every test with CI=true, linters and the docs build too: the dev group.
+RUN uv sync --frozen --group dev && rm -rf /root/.cache/uv
 
 COPY . .
 

@@ -8,8 +8,9 @@
     uv run python tools/doctor.py --fetch-driver   # while online: cache a driver for the browser
 
 On a laptop a missing browser or Redis is a warning (those tests skip); with --strict or CI=true
-it is a failure. Standard library only (psutil, packaging and selenium are used when present),
-and written for old Pythons too, so that it can say the Python is too old instead of failing.
+it is a failure. A browser without its driver is a failure anywhere: Selenium would go online.
+Standard library only (psutil, packaging and selenium are used when present), and written for old
+Pythons too, so that it can say the Python is too old instead of failing.
 """
 
 import argparse
@@ -92,6 +93,74 @@ def check_python(version=None):
     )
 
 
+# The platforms uv.lock has a wheel for every package on (pyproject's required-environments),
+# as sysconfig.get_platform() names this Python's build; macOS by its release instead.
+WHEEL_PLATFORMS = ["linux-x86_64", "linux-aarch64", "win-amd64"]
+MIN_MACOS = (12, 0)  # tools/lock_coverage.py checks what `uv sync` installs against macOS 12
+X64_PYTHON = "cpython-3.12-windows-x86_64-none"
+
+
+def check_platform(build=None, mac_release=None):
+    """None when uv.lock has wheels for this Python's platform, else what to do instead."""
+    import platform
+    import sysconfig
+
+    build = build or sysconfig.get_platform()
+    if build.startswith("macosx-"):
+        release = mac_release if mac_release is not None else platform.mac_ver()[0]
+        shown = release or "?"
+        if not release or version_tuple(release)[:2] >= MIN_MACOS:
+            return None
+        need = ".".join(str(v) for v in MIN_MACOS[:1])
+        return Result(
+            WARN,
+            f"macOS {shown}: 이 워크숍은 macOS {need} 이상에서 확인했습니다. `uv sync`가 이 "
+            "macOS에 맞는 휠을 찾지 못하면 설치가 실패합니다",
+            f"macOS {shown}: the workshop is checked on macOS {need} or newer; `uv sync` fails "
+            "if a package has no wheel for this release",
+            f"macOS를 {need} 이상으로 업데이트하거나, 설치에 실패하면 개발 컨테이너(GitHub "
+            "Codespaces)를 쓰세요",
+            f"update macOS to {need} or newer, or if the install fails, use the dev container "
+            "(GitHub Codespaces)",
+        )
+    if build == "win-arm64":
+        return Result(
+            FAIL,
+            "이 파이썬은 Windows ARM64용 네이티브 빌드입니다. Daphne가 Twisted를 거쳐 쓰는 "
+            "cryptography(Python 3.11에서는 pyyaml도)에 ARM64용 휠이 없어 `uv sync`가 설치하지 "
+            "못합니다",
+            "this Python is a native Windows ARM64 build: cryptography (which Daphne needs "
+            "through Twisted; on Python 3.11 pyyaml too) has no wheel for it, so `uv sync` "
+            "cannot install",
+            "Windows on ARM이 에뮬레이션으로 실행하는 x64 파이썬을 쓰세요: "
+            f"`uv python install {X64_PYTHON}` 다음 `uv sync --python {X64_PYTHON}`",
+            "use x64 Python, which Windows on ARM runs emulated: "
+            f"`uv python install {X64_PYTHON}`, then `uv sync --python {X64_PYTHON}`",
+        )
+    if build == "win32":
+        return Result(
+            FAIL,
+            "32비트 파이썬입니다. uv.lock에는 64비트(x64) Windows용 휠만 있습니다",
+            "this is a 32-bit Python: uv.lock has wheels for 64-bit (x64) Windows only",
+            f"64비트 파이썬을 쓰세요: `uv python install {X64_PYTHON}` 다음 "
+            f"`uv sync --python {X64_PYTHON}`",
+            f"use a 64-bit Python: `uv python install {X64_PYTHON}`, then "
+            f"`uv sync --python {X64_PYTHON}`",
+        )
+    if build in WHEEL_PLATFORMS:
+        return None
+    return Result(
+        WARN,
+        f"이 플랫폼({build})용 휠은 확인하지 않았습니다. 패키지에 휠이 없으면 `uv sync`가 "
+        "실패합니다(이 프로젝트는 소스에서 빌드하지 않습니다)",
+        f"wheels for this platform ({build}) are not checked: `uv sync` fails where a package "
+        "has none (this project never builds from source)",
+        "설치에 실패하면 개발 컨테이너(GitHub Codespaces)나 Docker(`docker compose up`)를 쓰세요",
+        "if the install fails, use the dev container (GitHub Codespaces) or Docker "
+        "(`docker compose up`)",
+    )
+
+
 def normalize(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -104,22 +173,26 @@ def default_groups(pyproject=ROOT / "pyproject.toml"):
         return tomllib.load(f).get("tool", {}).get("uv", {}).get("default-groups", ["dev"])
 
 
-def locked_versions(lock_path=ROOT / "uv.lock", groups=None):
-    """({package: version} uv.lock installs here with `uv sync`, {package: version} with every
-    group), markers evaluated for this interpreter; None when `packaging` is not installed."""
+def locked_versions(lock_path=ROOT / "uv.lock", installed=()):
+    """({package: version} uv.lock installs here, [groups]) for the default groups plus every
+    other group whose own packages are all installed (`uv sync --group docs` and the like),
+    markers evaluated for this interpreter; None when `packaging` is not installed."""
     import tomllib
 
     try:
         from lock_coverage import Lock
-        from packaging.markers import default_environment
+        from packaging.markers import Marker, default_environment
     except ImportError:
         return None
     with open(lock_path, "rb") as f:
         lock = Lock(tomllib.load(f))
     env = {**default_environment(), "extra": ""}
-    every = list(lock.root().get("dev-dependencies", {}))
-    synced = lock.reached(env, default_groups() if groups is None else groups)
-    return {n: v for n, v in synced}, {n: v for n, v in lock.reached(env, every)}
+    groups = list(default_groups())
+    for group, deps in lock.root().get("dev-dependencies", {}).items():
+        own = [d["name"] for d in deps if "marker" not in d or Marker(d["marker"]).evaluate(env)]
+        if group not in groups and own and all(name in installed for name in own):
+            groups.append(group)
+    return {n: v for n, v in lock.reached(env, groups)}, groups
 
 
 def all_locked_versions(lock_path=ROOT / "uv.lock"):
@@ -169,37 +242,44 @@ def check_environment(wanted=None, lock_path=ROOT / "uv.lock", exact=True):
     installed = {}
     for dist in metadata.distributions():
         installed.setdefault(normalize(dist.metadata["Name"] or ""), dist.version)
-    pinned = locked_versions(lock_path) if exact else None
+    pinned = locked_versions(lock_path, installed) if exact else None
     problems = []
     if pinned is None:  # no `packaging`: any version uv.lock names for the package will do
+        groups = []
         for name, versions in sorted(all_locked_versions(lock_path).items()):
             if name in installed and installed[name] not in versions:
                 shown = " or ".join(sorted(versions))
                 problems.append(f"{name} {installed[name]} (uv.lock: {shown})")
         count = len(set(installed) & set(all_locked_versions(lock_path)))
     else:
-        synced, every = pinned
-        for name, version in sorted(every.items()):
+        synced, groups = pinned
+        for name, version in sorted(synced.items()):
             have = installed.get(name)
-            if have is None and name in synced:
+            if have is None:
                 problems.append(f"{name} (uv.lock: {version}; not installed)")
-            elif have is not None and have != version:
+            elif have != version:
                 problems.append(f"{name} {have} (uv.lock: {version})")
         count = len(synced)
     if problems:
         listed = "; ".join(problems)
+        extra = [g for g in groups if g not in default_groups()]
+        sync = "uv sync" + "".join(f" --group {g}" for g in extra)
         return Result(
             FAIL,
             f"설치된 패키지가 uv.lock과 다릅니다: {listed}",
             f"installed packages differ from uv.lock: {listed}",
-            "`uv sync`가 uv.lock에 적힌 버전 그대로 설치합니다",
-            "`uv sync` installs exactly the versions pinned in uv.lock",
+            f"`{sync}`가 uv.lock에 적힌 버전 그대로 설치합니다",
+            f"`{sync}` installs exactly the versions pinned in uv.lock",
         )
     listed = ", ".join(f"{n} {metadata.version(n)}" for n in wanted)
+    listed_ko = listed_en = listed
+    if groups:
+        listed_ko += f"; 그룹 {', '.join(groups)}"
+        listed_en += f"; groups {', '.join(groups)}"
     return Result(
         OK,
-        f"프로젝트 환경이 uv.lock과 같습니다: 패키지 {count}개({listed})",
-        f"project environment matches uv.lock: {count} packages ({listed})",
+        f"프로젝트 환경이 uv.lock과 같습니다: 패키지 {count}개({listed_ko})",
+        f"project environment matches uv.lock: {count} packages ({listed_en})",
     )
 
 
@@ -652,6 +732,22 @@ def check_browser(strict=False, path=None, platform=sys.platform):
             f"get the matching driver while online: "
             f"`uv run python tools/doctor.py --fetch-driver`, or {hint_en}",
         )
+    if found.browser is not None:  # a browser but no driver: Selenium would go online for one
+        fetch = "uv run python tools/doctor.py --fetch-driver"
+        apt_ko, apt_en = "", ""
+        if platform.startswith("linux") and found.browser.name == "Chromium":
+            apt_ko = " 데비안에서는 `sudo apt-get install chromium-driver`도 됩니다"
+            apt_en = "; on Debian, `sudo apt-get install chromium-driver` also does"
+        return Result(
+            FAIL,
+            f"브라우저 테스트를 실행할 준비가 되지 않았습니다: 브라우저({found.browser.name})는 "
+            f"있지만 {found.browser.driver_program}가 없습니다. Selenium이 드라이버를 "
+            "내려받아야 하는데, 인터넷이 없으면 받지 못합니다",
+            f"not ready for the browser tests: {found.problem}, so Selenium would have to "
+            "download one, which fails without the internet",
+            f"인터넷에 연결된 상태에서 한 번 실행하세요: `{fetch}`.{apt_ko}",
+            f"run once while online: `{fetch}`{apt_en}",
+        )
     return Result(
         FAIL if strict else WARN,
         f"브라우저 테스트를 할 수 없습니다({found.problem}): 이 테스트는 건너뜁니다",
@@ -701,6 +797,9 @@ def run(checks, ports, stage_dirs, lang, strict=False, compose=None):
     env_ok = True
     if "python" in checks:
         results.append(check_python())
+        on_platform = check_platform()
+        if on_platform is not None:
+            results.append(on_platform)
     if "windows" in checks:
         results.extend(check_windows())
     if "env" in checks or "stages" in checks:
@@ -736,8 +835,8 @@ def run(checks, ports, stage_dirs, lang, strict=False, compose=None):
     if problems:
         summary = Result(
             FAIL,
-            f"문제 {problems}개: → 안내대로 고친 뒤 다시 실행하세요",
-            f"{problems} problem(s): fix them as shown (→), then run this again",
+            f"준비 안 됨: 문제 {problems}개. → 안내대로 고친 뒤 다시 실행하세요",
+            f"not ready: {problems} problem(s); fix them as shown (→), then run this again",
         )
     elif warnings:
         summary = Result(

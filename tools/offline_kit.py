@@ -4,21 +4,28 @@
     uv run python tools/offline_kit.py --platforms this --pythons this kit
     uv run python tools/offline_kit.py --platforms windows-x86_64,macos-arm64 kit
 
-The kit holds: wheels/ (every package uv.lock installs, for each platform x Python, checked
-against the lock's hashes), requirements.txt (the lock exported, with hashes), uv/<platform>/
-(the uv binary, from uv's wheel on PyPI), repo.zip (git archive of HEAD), docs-site/ (the built
-docs) and README.md / README.ko.md saying how to install with no network on each OS.
+The kit holds: wheels/ (every package a learner's `uv sync` installs, for each platform x Python,
+checked against the lock's hashes), requirements.txt (the lock exported, with hashes),
+uv/<platform>/ (the uv program and its wheel, from PyPI, which puts `uv` on the laptop's PATH),
+repo.bundle (the repository with its history, for `git clone`), repo.zip (the same files, for a
+laptop without git), docs-site/ (the docs, built to open from disk) and README.md / README.ko.md
+saying, for each OS, how to install with no network, and which Python versions the kit is for: it
+has no Python.
 
 Needs the internet (PyPI) while building; pip downloads the wheels with --only-binary, one
-platform x Python at a time, with the versions and hashes the lock gives that environment.
+platform x Python at a time, with the versions and hashes the lock gives that environment. The docs
+site needs the docs group (`uv sync --group docs`), or --no-docs.
 """
 
 import argparse
+import importlib.util
+import io
 import os
 import platform
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -140,6 +147,7 @@ def fetch_uv(pip_command, target, version, dest, log):
             raise SystemExit(f"could not download uv {version} for {target.name}:\n{done.stderr}")
         out = dest / target.key
         out.mkdir(parents=True)
+        shutil.copy(wheels[0], out / wheels[0].name)  # what `uv tool install` installs from
         with zipfile.ZipFile(wheels[0]) as wheel:
             for member in wheel.namelist():
                 if "/scripts/" in member and member.rsplit("/", 1)[1] in (
@@ -177,12 +185,52 @@ def archive_repository(dest):
     )
 
 
+def bundle_repository(dest, log):
+    """repo.bundle: HEAD as branch `main`, with its history (a shallow checkout, as CI's: HEAD's
+    files as one commit), so `git clone` gives the guide's reset commands a repository."""
+
+    def git(*args, cwd):
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+        log.write(done.stdout + done.stderr)
+        if done.returncode != 0:
+            raise SystemExit(f"git {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = Path(tmp) / "repo.git"
+        git("init", "--quiet", "--bare", str(bare), cwd=tmp)
+        source = ROOT
+        if git("rev-parse", "--is-shallow-repository", cwd=ROOT).strip() == "true":
+            source = Path(tmp) / "snapshot"
+            files = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True)
+            with tarfile.open(fileobj=io.BytesIO(files.stdout)) as archive:
+                safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                archive.extractall(source, **safe)
+            git("init", "--quiet", cwd=source)
+            git("add", "--all", cwd=source)
+            who = ["-c", "user.name=offline kit", "-c", "user.email=offline-kit@localhost"]
+            git(
+                *who,
+                "commit",
+                "--quiet",
+                "-m",
+                "The tutorial, as the offline kit holds it",
+                cwd=source,
+            )
+        git("fetch", "--quiet", str(source), "HEAD:refs/heads/main", cwd=bare)
+        git("symbolic-ref", "HEAD", "refs/heads/main", cwd=bare)
+        git("bundle", "create", str(dest), "HEAD", "main", cwd=bare)
+
+
 def build_docs(dest, log):
+    """The docs site, built to open from disk: page links name files (x.html), not folders."""
     done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--quiet", "--site-dir", str(dest)],
+        [sys.executable, "-m", "mkdocs", "build", "--quiet", "--no-directory-urls"]
+        + ["--site-dir", str(dest)],
         cwd=ROOT,
         capture_output=True,
         text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     log.write(done.stdout + done.stderr)
     if done.returncode != 0:
@@ -228,6 +276,11 @@ def main(argv=None):
         args.pythons, PYTHONS, lambda: f"{sys.version_info[0]}.{sys.version_info[1]}", "Python"
     )
     groups = args.groups.split(",") if args.groups else default_groups()
+    if not args.no_docs and importlib.util.find_spec("mkdocs") is None:
+        parser.error(
+            "the docs site needs the docs group: `uv sync --group docs` "
+            "(or leave it out: --no-docs)"
+        )
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         parser.error(f"{out} exists and is not empty: name a new folder")
@@ -254,6 +307,7 @@ def main(argv=None):
         print(f"uv {uv}: {TARGETS[key].name}", flush=True)
         fetch_uv(pip_command, TARGETS[key], uv, out / "uv", log)
     archive_repository(out / "repo.zip")
+    bundle_repository(out / "repo.bundle", log)
     if not args.no_docs:
         print("docs site", flush=True)
         build_docs(out / "docs-site", log)
@@ -264,6 +318,7 @@ def main(argv=None):
         "wheels": size(wheels),
         "uv": size(out / "uv"),
         "repo.zip": (out / "repo.zip").stat().st_size,
+        "repo.bundle": (out / "repo.bundle").stat().st_size,
         "docs-site": size(out / "docs-site") if not args.no_docs else 0,
     }
     listed = ", ".join(f"{k} {megabytes(v)}" for k, v in parts.items())
@@ -271,29 +326,47 @@ def main(argv=None):
     return 0
 
 
+def python_spec(pythons):
+    """The `uv venv --python` request for exactly these minor versions: "3.12", ">=3.11,<3.15"."""
+    minors = sorted(PYTHONS[v] for v in pythons)
+    if len(minors) == 1:
+        return f"{minors[0][0]}.{minors[0][1]}"
+    (major, low), high = minors[0], minors[-1][1]
+    spec = f">={major}.{low},<{major}.{high + 1}"
+    gaps = [m for m in range(low, high) if (major, m) not in minors]
+    return spec + "".join(f",!={major}.{m}.*" for m in gaps)
+
+
 def write_readmes(out, keys, pythons, uv, docs):
-    covered_en = ", ".join(TARGETS[k].name for k in keys)
+    covered = ", ".join(TARGETS[k].name for k in keys)
     versions = ", ".join(pythons)
+    spec = python_spec(pythons)
     posix = {k for k in keys if not k.startswith("windows")}
     sections_en, sections_ko = [], []
     for key in keys:
-        target = TARGETS[key]
+        fields = {"key": key, "name": TARGETS[key].name, "spec": spec}
         if key.startswith("windows"):
-            sections_en.append(WINDOWS_EN.format(key=key, name=target.name))
-            sections_ko.append(WINDOWS_KO.format(key=key, name=target.name))
+            sections_en.append(WINDOWS_EN.format(**fields))
+            sections_ko.append(WINDOWS_KO.format(**fields))
         else:
-            sections_en.append(POSIX_EN.format(key=key, name=target.name))
-            sections_ko.append(POSIX_KO.format(key=key, name=target.name))
-    docs_en = "\n`docs-site/index.html` is the docs site: open it in a browser.\n" if docs else ""
-    docs_ko = "\n`docs-site/index.html`이 문서 사이트입니다. 브라우저로 여세요.\n" if docs else ""
+            sections_en.append(POSIX_EN.format(**fields))
+            sections_ko.append(POSIX_KO.format(**fields))
+    fields = {"covered": covered, "versions": versions, "uv": uv}
+    if len(pythons) == 1:
+        fields |= {"need": f"Python {versions}", "need_ko": f"이 키트의 Python 버전({versions})을"}
+    else:
+        fields |= {
+            "need": f"one of Python {versions}",
+            "need_ko": f"이 키트의 Python 버전({versions}) 가운데 하나를",
+        }
     (out / "README.md").write_text(
-        README_EN.format(covered=covered_en, versions=versions, uv=uv, docs=docs_en)
+        README_EN.format(**fields, docs=DOCS_EN if docs else "")
         + "\n".join(sections_en)
         + (POSIX_NOTE_EN if posix else ""),
         encoding="utf-8",
     )
     (out / "README.ko.md").write_text(
-        README_KO.format(covered=covered_en, versions=versions, uv=uv, docs=docs_ko)
+        README_KO.format(**fields, docs=DOCS_KO if docs else "")
         + "\n".join(sections_ko)
         + (POSIX_NOTE_KO if posix else ""),
         encoding="utf-8",
@@ -302,84 +375,173 @@ def write_readmes(out, keys, pythons, uv, docs):
 
 README_EN = """# Offline kit: Django Channels chat tutorial
 
-Install the tutorial on a laptop with no internet. Platforms: {covered}; Python {versions}
-(installed on the laptop beforehand: python.org, Homebrew or your distribution). uv {uv}.
-{docs}
-What is here: `wheels/` (every package, for every platform), `requirements.txt` (uv.lock,
-with hashes), `uv/<platform>/` (the uv program), `repo.zip` (the repository).
+**For Python {versions} only**, on {covered}. uv {uv}.
 
-Unpack `repo.zip` anywhere (it holds the folder `channels-chat-tutorial`), open a terminal in
-that folder, and follow your OS below. `KIT` stands for the kit folder's path, such as
-`/Volumes/USB/kit` or `E:\\kit`.
+This kit has no Python. Each laptop needs {need} installed before the day: from
+python.org (for Windows and macOS, copy its installer onto the stick while you are online),
+Homebrew, or the distribution's packages. A laptop with only another Python (3.14 when the kit is
+for 3.12, say) cannot install from this kit: `uv venv` below stops with `No interpreter found`.
+Install one of the kit's versions beside the one it has.
+
+What is here:
+
+- `wheels/`: every package a learner's `uv sync` installs, for each platform and Python
+- `requirements.txt`: `uv.lock`, with hashes
+- `uv/<platform>/`: the uv program and its wheel
+- `repo.bundle`: the repository with its history, for `git clone`
+- `repo.zip`: the same files, for a laptop without git
+{docs}
+`KIT` below stands for the kit folder's path, such as `/Volumes/USB/kit` or `E:\\kit`.
+
+## 1. The repository
+
+With git, clone the bundle and go into the folder it makes:
+
+```bash
+git clone KIT/repo.bundle channels-chat-tutorial
+cd channels-chat-tutorial
+```
+
+Without git, unpack `repo.zip` (it holds the folder `channels-chat-tutorial`) and open a terminal in
+that folder. The instructor guide's reset commands (`git checkout -- part2_groups`) need the clone.
+
+## 2. uv and the packages
 
 """
 
 README_KO = """# 오프라인 키트: Django Channels 채팅 튜토리얼
 
-인터넷이 없는 노트북에 튜토리얼을 설치합니다. 플랫폼: {covered}. 파이썬 {versions}은
-노트북에 미리 설치되어 있어야 합니다(python.org, Homebrew, 배포판 패키지). uv {uv}.
+**Python {versions} 전용**입니다. 플랫폼: {covered}. uv {uv}.
+
+이 키트에는 Python이 들어 있지 않습니다. 노트북마다 {need_ko} 미리 설치해 두어야 합니다.
+python.org(Windows와 macOS는 인터넷이 될 때 설치 프로그램을 USB에 함께 복사해 두세요),
+Homebrew, 배포판 패키지 가운데 하나로 설치합니다.
+다른 버전의 Python만 있는 노트북(예: 키트는 3.12용인데 3.14만 있는 노트북)은 이 키트로
+설치할 수 없습니다. 아래의 `uv venv`가 `No interpreter found`로 멈춥니다. 키트의 버전
+가운데 하나를 함께 설치하세요.
+
+들어 있는 것:
+
+- `wheels/`: 학습자의 `uv sync`가 설치하는 모든 패키지(플랫폼과 Python 버전별)
+- `requirements.txt`: 해시가 붙은 `uv.lock`
+- `uv/<플랫폼>/`: uv 프로그램과 그 휠
+- `repo.bundle`: `git clone`용 저장소(커밋 이력 포함)
+- `repo.zip`: git이 없는 노트북용, 같은 파일
 {docs}
-들어 있는 것: `wheels/`(모든 플랫폼의 패키지), `requirements.txt`(해시가 붙은 uv.lock),
-`uv/<플랫폼>/`(uv 프로그램), `repo.zip`(저장소).
+아래의 `KIT`은 키트 폴더의 경로입니다(예: `/Volumes/USB/kit`, `E:\\kit`).
 
-`repo.zip`을 아무 곳에나 풀고(`channels-chat-tutorial` 폴더가 나옵니다) 그 폴더에서 터미널을 연
-다음, 운영체제에 맞는 절을 따라 하세요. `KIT`은 키트 폴더의 경로입니다(예: `/Volumes/USB/kit`,
-`E:\\kit`).
+## 1. 저장소
 
+git이 있으면 번들을 클론하고, 만들어진 폴더로 들어갑니다.
+
+```bash
+git clone KIT/repo.bundle channels-chat-tutorial
+cd channels-chat-tutorial
+```
+
+git이 없으면 `repo.zip`을 풀고(`channels-chat-tutorial` 폴더가 나옵니다) 그 폴더에서 터미널을
+여세요. 강사 가이드의 초기화 명령(`git checkout -- part2_groups`)은 클론한 저장소에서만 됩니다.
+
+## 2. uv와 패키지
+
+"""
+
+DOCS_EN = """- `docs-site/`: the docs; open `docs-site/index.html` in a browser (every page works
+  from disk, search only when a web server serves the folder)
+"""
+
+DOCS_KO = """- `docs-site/`: 문서. 브라우저로 `docs-site/index.html`을 여세요(모든 페이지가
+  파일로 열리며, 검색만은 웹 서버로 폴더를 띄웠을 때 됩니다)
 """
 
 # The same commands in both languages' instructions.
-POSIX_COMMANDS = """```bash
-cp KIT/uv/{key}/uv ~/uv && chmod +x ~/uv
-~/uv venv --offline --no-python-downloads
-~/uv pip install --offline --no-index -f KIT/wheels -r KIT/requirements.txt
-~/uv run --offline python part1_echo/manage.py runserver
+POSIX_UV = """```bash
+cp KIT/uv/{key}/uv ~/uv-kit && chmod +x ~/uv-kit
+~/uv-kit tool install --offline --no-index --no-python-downloads -f KIT/uv/{key} uv
+~/uv-kit tool update-shell
 ```
 """
 
-WINDOWS_COMMANDS = """```powershell
-KIT\\uv\\{key}\\uv.exe venv --offline --no-python-downloads
-KIT\\uv\\{key}\\uv.exe pip install --offline --no-index -f KIT\\wheels -r KIT\\requirements.txt
-KIT\\uv\\{key}\\uv.exe run --offline python part1_echo\\manage.py runserver
+POSIX_PACKAGES = """```bash
+uv venv --offline --no-python-downloads --python "{spec}"
+uv pip install --offline --no-index -f KIT/wheels -r KIT/requirements.txt
+uv run python part1_echo/manage.py migrate
+uv run python part1_echo/manage.py runserver
 ```
 """
 
-POSIX_EN = "## {name} (`{key}`), bash or zsh\n\n" + POSIX_COMMANDS
+WINDOWS_UV = """```powershell
+KIT\\uv\\{key}\\uv.exe tool install --offline --no-index --no-python-downloads -f KIT\\uv\\{key} uv
+KIT\\uv\\{key}\\uv.exe tool update-shell
+```
+"""
 
-POSIX_KO = "## {name} (`{key}`), bash/zsh\n\n" + POSIX_COMMANDS
+WINDOWS_PACKAGES = """```powershell
+uv venv --offline --no-python-downloads --python "{spec}"
+uv pip install --offline --no-index -f KIT\\wheels -r KIT\\requirements.txt
+uv run python part1_echo/manage.py migrate
+uv run python part1_echo/manage.py runserver
+```
+"""
+
+NEW_TERMINAL_EN = """
+Open a new terminal in `channels-chat-tutorial`: `uv` is on its PATH now, so every command of the
+notes works as written there, with no network.
+
+"""
+
+NEW_TERMINAL_KO = """
+`channels-chat-tutorial`에서 새 터미널을 여세요. 이제 `uv`가 PATH에 있으므로
+노트의 명령이 네트워크 없이도 적힌 그대로 됩니다.
+
+"""
+
+POSIX_EN = "### {name} (`{key}`), bash or zsh\n\n" + POSIX_UV + NEW_TERMINAL_EN + POSIX_PACKAGES
+
+POSIX_KO = "### {name} (`{key}`), bash/zsh\n\n" + POSIX_UV + NEW_TERMINAL_KO + POSIX_PACKAGES
 
 WINDOWS_NOTE_EN = """
-The same three lines work in cmd. In PowerShell, a path with a space needs `&` and quotes:
-`& "D:\\my kit\\uv\\{key}\\uv.exe" venv ...`. Every later command in the notes works as written
-with that path in place of `uv`; add `--offline` when the room has no internet. Windows Defender
-Firewall may ask about Python when a server starts: allow it on private networks only if the
-room should reach this laptop.
+The same lines work in cmd. In PowerShell, a kit path with a space needs `&` and quotes:
+`& "D:\\my kit\\uv\\{key}\\uv.exe" tool install ...`. Windows Defender Firewall may ask about
+Python when a server starts: allow it on private networks only if the room should reach this laptop.
 """
 
 WINDOWS_NOTE_KO = """
-cmd에서도 같은 세 줄이 그대로 됩니다. PowerShell에서 경로에 공백이 있으면 `&`와 따옴표가
-필요합니다: `& "D:\\my kit\\uv\\{key}\\uv.exe" venv ...`. 이후 노트의 명령은 `uv` 자리에 이 경로를
-쓰면 그대로 됩니다. 인터넷이 없으면 `--offline`을 붙이세요. 서버를 띄울 때 Windows Defender
-방화벽이 Python을 허용할지 물으면, 강의실의 다른 노트북이 이 노트북에 접속해야 할 때만 개인
-네트워크에서 허용하세요.
+cmd에서도 같은 줄이 그대로 됩니다. PowerShell에서 키트 경로에 공백이 있으면 `&`와
+따옴표가 필요합니다: `& "D:\\my kit\\uv\\{key}\\uv.exe" tool install ...`. 서버를 띄울 때
+Windows Defender 방화벽이 Python을 허용할지 물으면, 강의실의 다른 노트북이 이 노트북에
+접속해야 할 때만 개인 네트워크에서 허용하세요.
 """
 
-WINDOWS_EN = "## {name} (`{key}`), PowerShell or cmd\n\n" + WINDOWS_COMMANDS + WINDOWS_NOTE_EN
+WINDOWS_EN = (
+    "### {name} (`{key}`), PowerShell or cmd\n\n"
+    + WINDOWS_UV
+    + NEW_TERMINAL_EN
+    + WINDOWS_PACKAGES
+    + WINDOWS_NOTE_EN
+)
 
-WINDOWS_KO = "## {name} (`{key}`), PowerShell/cmd\n\n" + WINDOWS_COMMANDS + WINDOWS_NOTE_KO
+WINDOWS_KO = (
+    "### {name} (`{key}`), PowerShell/cmd\n\n"
+    + WINDOWS_UV
+    + NEW_TERMINAL_KO
+    + WINDOWS_PACKAGES
+    + WINDOWS_NOTE_KO
+)
 
 POSIX_NOTE_EN = """
-On macOS and Linux the copy to `~/uv` gives the program its executable bit back (USB sticks
-formatted FAT32 or exFAT drop it). If macOS refuses to open it ("cannot be verified"), run
-`xattr -d com.apple.quarantine ~/uv` once. Every later command in the notes works as written
-with `~/uv` in place of `uv`; add `--offline` when the room has no internet.
+On macOS and Linux the copy to `~/uv-kit` gives the program its executable bit back (USB sticks
+formatted FAT32 or exFAT drop it); delete `~/uv-kit` once `uv` works. If macOS refuses to open it
+("cannot be verified"), run `xattr -d com.apple.quarantine ~/uv-kit` once. `uv tool update-shell`
+puts `~/.local/bin`, where `uv` now is, on the PATH of your shell's startup file.
 """
 
 POSIX_NOTE_KO = """
-macOS와 리눅스에서 `~/uv`로 복사하는 것은 실행 권한을 되살리기 위해서입니다(FAT32, exFAT로 포맷한
-USB는 이 권한을 잃습니다). macOS가 "확인할 수 없는 개발자"라며 열지 않으면
-`xattr -d com.apple.quarantine ~/uv`를 한 번 실행하세요. 이후 노트의 명령은 `uv` 자리에 `~/uv`를
-쓰면 그대로 됩니다. 인터넷이 없으면 `--offline`을 붙이세요.
+macOS와 리눅스에서 `~/uv-kit`으로 복사하는 것은 실행 권한을 되살리기 위해서입니다(FAT32,
+exFAT로 포맷한 USB는 이 권한을 잃습니다). `uv`가 동작하면 `~/uv-kit`은 지워도 됩니다.
+macOS가 "확인할 수 없는 개발자"라며 열지 않으면 `xattr -d com.apple.quarantine ~/uv-kit`을
+한 번 실행하세요. `uv tool update-shell`은 `uv`가 설치된 `~/.local/bin`을 셸 시작 파일의
+PATH에 넣습니다.
 """
 
 

@@ -4,14 +4,18 @@
     uv run python tools/room_server.py part3 --port 8010
     uv run python tools/room_server.py part3 --host 192.168.0.10     # name the address yourself
 
-Runs the stage's own `manage.py runserver 0.0.0.0:PORT` with DJANGO_ALLOWED_HOSTS set to this
-machine's LAN address(es) plus `localhost` and `127.0.0.1` (the stages' ALLOWED_HOSTS, which the
-WebSocket origin check uses too). REDIS_URL, when set, is passed on. Ctrl+C stops it.
+Applies the stage's migrations first (`manage.py migrate`): a browser that sends a `sessionid`
+cookie for this host, as the instructor's own tab often does, gets no chat on a stage without the
+sessions table. Then runs the stage's own `manage.py runserver 0.0.0.0:PORT` with
+DJANGO_ALLOWED_HOSTS set to this machine's LAN address(es) plus `localhost` and `127.0.0.1` (the
+stages' ALLOWED_HOSTS, which the WebSocket origin check uses too). REDIS_URL, when set, is passed
+on. Ctrl+C stops it.
 """
 
 import argparse
 import ipaddress
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -48,28 +52,90 @@ FIREWALL = {
 }
 
 
-def lan_addresses():
-    """This machine's non-loopback IPv4 addresses (link-local 169.254.x.x left out)."""
-    found = []
+# Interfaces that carry another network than the room's: container and VM bridges, VPN tunnels.
+# Names as Linux, macOS and Windows show them.
+OTHER_NETWORKS = [
+    (re.compile(r"^(docker|br-[0-9a-f]|veth|podman|cni|flannel|cali|lxcbr|lxdbr)"), "containers"),
+    (
+        re.compile(r"^(virbr|vboxnet|vmnet|bridge\d)|VirtualBox|VMware|Hyper-V|vEthernet", re.I),
+        "VMs",
+    ),
+    (re.compile(r"^(utun|tun|tap|wg|tailscale|zt|ipsec|ppp)|VPN|Tailscale|ZeroTier", re.I), "VPN"),
+]
+WHY_NOT = {
+    "containers": ("a container network (Docker, Podman)", "컨테이너 네트워크(Docker, Podman)"),
+    "VMs": (
+        "a virtual machine network (WSL, VirtualBox, VMware)",
+        "가상 머신 네트워크(WSL, VirtualBox, VMware)",
+    ),
+    "VPN": ("a VPN tunnel", "VPN 터널"),
+    "link-local": (
+        "link-local: that network gave no address",
+        "링크 로컬: 네트워크가 주소를 주지 않음",
+    ),
+    "down": ("its interface is down", "인터페이스가 꺼져 있음"),
+}
+
+
+def route_address():
+    """The address this machine's default route leaves from (the Wi-Fi's, usually), or None.
+    A UDP connect only looks the route up: nothing is sent."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("198.51.100.1", 9))  # TEST-NET-2: routed by the default route, never used
+            return s.getsockname()[0]
+    except OSError:
+        return None
+
+
+def interfaces():
+    """({interface: [IPv4 addresses]}, {interface: is up}); without psutil, the host name's
+    addresses under one unnamed interface."""
     try:
         import psutil
-
-        candidates = [
-            a.address
-            for addrs in psutil.net_if_addrs().values()
-            for a in addrs
-            if a.family == socket.AF_INET
-        ]
     except ImportError:  # psutil comes with the test group; a bare install still gets an answer
         try:
-            candidates = socket.gethostbyname_ex(socket.gethostname())[2]
+            found = socket.gethostbyname_ex(socket.gethostname())[2]
         except OSError:
-            candidates = []
-    for address in candidates:
-        ip = ipaddress.ip_address(address)
-        if not (ip.is_loopback or ip.is_link_local or ip.is_unspecified) and address not in found:
-            found.append(address)
-    return found
+            found = []
+        return {"": found}, {}
+    addresses = {
+        name: [a.address for a in addrs if a.family == socket.AF_INET]
+        for name, addrs in psutil.net_if_addrs().items()
+    }
+    return addresses, {name: stats.isup for name, stats in psutil.net_if_stats().items()}
+
+
+def classify(addresses, up=None, route=None):
+    """([address a laptop on the room's network can reach], [(address, interface, reason)] for the
+    others). Loopback is left out of both; the default route's address comes first."""
+    up = up or {}
+    room, others = [], []
+    for name, found in addresses.items():
+        for address in found:
+            ip = ipaddress.ip_address(address)
+            if ip.is_loopback or ip.is_unspecified or address in room:
+                continue
+            kind = next((k for pattern, k in OTHER_NETWORKS if pattern.search(name)), None)
+            if ip.is_link_local:
+                kind = "link-local"
+            elif kind is None and up.get(name) is False:
+                kind = "down"
+            if kind:
+                others.append((address, name, kind))
+            else:
+                room.append(address)
+    room.sort(key=lambda a: a != route)
+    return room, others
+
+
+def lan_addresses():
+    """(addresses laptops on the room's network can reach, [(address, interface, reason)])."""
+    found, up = interfaces()
+    route = route_address()
+    if route and not any(route in a for a in found.values()):
+        found.setdefault("", []).append(route)
+    return classify(found, up, route)
 
 
 def allowed_hosts(lan):
@@ -98,6 +164,34 @@ def port_is_free(port):
 
 def say(lang, en, ko):
     print({"en": en, "ko": ko}.get(lang, f"{en}\n{ko}"))
+
+
+def migrate(folder, env, lang):
+    """`manage.py migrate`, so a browser's stale `sessionid` cookie finds the sessions table."""
+    done = subprocess.run(
+        [sys.executable, str(folder / "manage.py"), "migrate", "--noinput", "--skip-checks"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode == 0:
+        say(
+            lang,
+            "Migrations applied (manage.py migrate): browsers that send a sessionid cookie "
+            "chat too.",
+            "마이그레이션을 적용했습니다(manage.py migrate). sessionid 쿠키를 보내는 "
+            "브라우저에서도 채팅이 됩니다.",
+        )
+        return True
+    last = (done.stderr.strip().splitlines() or ["?"])[-1]
+    say(
+        lang,
+        f"manage.py migrate failed ({last}): a browser that sends a sessionid cookie for this "
+        "host will get no chat.",
+        f"manage.py migrate가 실패했습니다({last}). 이 호스트의 sessionid 쿠키를 보내는 "
+        "브라우저에서는 채팅이 되지 않습니다.",
+    )
+    return False
 
 
 def main(argv=None):
@@ -134,13 +228,23 @@ def main(argv=None):
         )
         return 1
 
-    lan = args.host or lan_addresses()
+    lan, others = (args.host, []) if args.host else lan_addresses()
     hosts = allowed_hosts(lan)
     if lan:
         say(args.lang, "Laptops in the room open:", "강의실의 노트북에서 열 주소:")
         for address in lan:
             print(f"    http://{address}:{args.port}/chat/")
-    else:
+    if others:
+        say(
+            args.lang,
+            "Not for the room (another network on this machine, not allowed):",
+            "강의실용이 아닌 주소(이 컴퓨터의 다른 네트워크, 허용하지 않음):",
+        )
+        for address, name, kind in others:
+            en, ko = WHY_NOT[kind]
+            shown = {"en": en, "ko": ko}.get(args.lang, f"{en} / {ko}")
+            print(f"    {address} ({name}: {shown})" if name else f"    {address} ({shown})")
+    if not lan:
         say(
             args.lang,
             "No LAN address found: is this machine on the room's Wi-Fi? Serving on this "
@@ -166,6 +270,7 @@ def main(argv=None):
 
     env = {**os.environ, "DJANGO_ALLOWED_HOSTS": " ".join(hosts)}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    migrate(folder, env, args.lang)
     command = [sys.executable, str(folder / "manage.py"), "runserver", f"0.0.0.0:{args.port}"]
     server = subprocess.Popen(command, env=env)
     try:

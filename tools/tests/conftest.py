@@ -1,9 +1,11 @@
 """Fixtures for the repo's own tests: a real redis-server, real stage servers, a real browser.
 
-On a learner's laptop a test whose Redis or browser is missing is skipped with one line saying how
-to get it; in CI (CI=true) a missing piece is an error, so nothing is skipped silently.
+On a learner's laptop a test whose Redis, browser or opt-in dependency group (docs, the linters) is
+missing is skipped with one line saying how to get it; in CI (CI=true) a missing piece is an error,
+so nothing is skipped silently.
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -20,6 +22,9 @@ HOW_TO_GET = {
     "redis": "install redis-server (apt-get install redis-server, brew install redis) "
     "or set REDIS_URL",
     "browser": browsers.install_hint(),
+    # Groups outside a learner's `uv sync` (pyproject's default-groups is `test` only).
+    "the docs group": "`uv sync --group docs` (or `uv sync --group dev`, which includes it)",
+    "the dev group": "`uv sync --group dev` (docs and the linters)",
 }
 
 
@@ -29,6 +34,12 @@ def missing(what, why=None):
     if IN_CI:
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
+
+
+def needs_group(group, module):
+    """Skip (fail in CI) unless `module`, which the opt-in dependency `group` brings, imports."""
+    if importlib.util.find_spec(module) is None:
+        missing(f"the {group} group", f"no {module} here")
 
 
 @pytest.fixture(scope="session")

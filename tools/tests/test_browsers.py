@@ -197,3 +197,29 @@ def test_with_google_chrome_the_only_browser_part4s_browser_tests_run(tmp_path):
         timeout=180,
     )
     assert "1 passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-3000:]
+
+
+@pytest.mark.xdist_group("part4_suite")  # beside test_part4_suite.py, on part4's test database
+@pytest.mark.timeout(600)
+def test_without_a_driver_part4s_suite_skips_its_browser_tests_instead_of_failing(tmp_path):
+    """Chromium but no chromedriver, an empty Selenium Manager cache and no internet: Selenium
+    Manager cannot download a driver, so the repo's run of part4's suite leaves the browser tests
+    out, passes the rest, and skips with a line saying how to get the driver."""
+    chromium = real_chromium()
+    nowhere = "http://127.0.0.1:9"  # the discard port: nothing listens, nothing is downloaded
+    env = {k: v for k, v in os.environ.items() if k != "CI" and not k.startswith("PYTEST_")}
+    env |= {"PATH": fake_path(tmp_path, drop={"chromedriver"}, add={"chromium": chromium})}
+    env |= {"SE_CACHE_PATH": str(tmp_path / "selenium-cache")}
+    env |= {"HTTP_PROXY": nowhere, "HTTPS_PROXY": nowhere, "NO_PROXY": "127.0.0.1,localhost"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "tools/tests/test_part4_suite.py", "-m", "slow"]
+        + ["-n", "0", "-rs", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    assert "1 skipped" in result.stdout, result.stdout[-5000:]
+    assert "Chromium found, but no chromedriver; the rest of part4's suite passed" in result.stdout
+    assert "--fetch-driver" in result.stdout

@@ -16,7 +16,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import HEADLESS_FLAGS, missing
+from conftest import HEADLESS_FLAGS, missing, needs_group
 from stages import ROOT
 
 DOCS = ROOT / "docs"
@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs-site")]
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
     """`mkdocs build --strict`, once per session (and xdist worker)."""
+    needs_group("docs", "mkdocs")
     site = tmp_path_factory.mktemp("site")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],

@@ -103,9 +103,9 @@ def test_a_locked_package_that_is_not_installed_is_named(tmp_path):
     text = (ROOT / "uv.lock").read_text()
     lock = tmp_path / "uv.lock"
     # The project's own entry gains a dependency nothing installed.
-    project = 'source = { virtual = "." }\ndependencies = [\n'
-    assert project in text
-    lock.write_text(text.replace(project, project + '    { name = "no-such-package" },\n'))
+    start = text.index('source = { virtual = "." }\n')
+    at = text.index("dependencies = [\n", start) + len("dependencies = [\n")
+    lock.write_text(text[:at] + '    { name = "no-such-package" },\n' + text[at:])
     extra = (
         '[[package]]\nname = "no-such-package"\nversion = "1.0"\nsource = { registry = "r" }\n\n'
     )
@@ -121,6 +121,59 @@ def test_without_packaging_any_locked_version_passes_and_others_fail(tmp_path):
     lock = lock_with(tmp_path, "django", django, "5.2.0")
     result = doctor.check_environment(lock_path=lock, exact=False)
     assert f"django {django} (uv.lock: 5.2.0)" in result.en
+
+
+@pytest.mark.parametrize("build", ["linux-x86_64", "linux-aarch64", "win-amd64"])
+def test_a_platform_with_wheels_for_everything_says_nothing(build):
+    assert doctor.check_platform(build) is None
+
+
+def test_native_arm64_python_on_windows_is_told_to_use_x64_python():
+    result = doctor.check_platform("win-arm64")
+    assert result.status == doctor.FAIL
+    assert "cryptography" in result.en and "cryptography" in result.ko
+    x64 = "cpython-3.12-windows-x86_64-none"
+    for fix in (result.fix_en, result.fix_ko):
+        assert f"`uv python install {x64}`" in fix and f"`uv sync --python {x64}`" in fix
+    assert doctor.check_platform("win32").status == doctor.FAIL  # 32-bit Python
+
+
+def test_macos_older_than_the_checked_floor_is_named():
+    universal = "macosx-10.13-universal2"
+    assert doctor.check_platform(universal, "12.7.4") is None
+    assert doctor.check_platform(universal, "15.1") is None
+    old = doctor.check_platform(universal, "11.7.10")
+    assert old.status == doctor.WARN
+    assert old.en.startswith("macOS 11.7.10: the workshop is checked on macOS 12 or newer")
+    assert "Codespaces" in old.fix_en and "Codespaces" in old.fix_ko
+
+
+def test_a_platform_the_lock_does_not_cover_is_a_warning():
+    result = doctor.check_platform("linux-armv7l")
+    assert result.status == doctor.WARN and "linux-armv7l" in result.en
+    assert "docker compose up" in result.fix_en
+
+
+def test_groups_count_when_installed_and_only_then():
+    """A learner's `uv sync` (test) passes; docs or dev count once their packages are there."""
+    learner = learner_names()
+    synced, groups = doctor.locked_versions(installed=learner)
+    assert groups == ["test"] and set(synced) <= learner
+    with_docs = learner | {"mkdocs", "mkdocs-material", "mkdocs-static-i18n"}
+    synced, groups = doctor.locked_versions(installed=with_docs)
+    assert groups == ["test", "docs"] and "mkdocs" in synced
+    # Half a group is not that group: mkdocs alone leaves docs out of the check.
+    assert doctor.locked_versions(installed=learner | {"mkdocs"})[1] == ["test"]
+
+
+def learner_names():
+    """The names a learner's `uv sync` installs here, read from the lock."""
+    import lock_coverage as lc
+    from packaging.markers import default_environment
+
+    lock = lc.Lock(lc.load())
+    env = {**default_environment(), "extra": ""}
+    return {name for name, _ in lock.reached(env, ["test"])}
 
 
 def test_old_python_is_refused_with_how_to_get_a_new_one():
@@ -195,21 +248,25 @@ def laptop_env(path, tmp_path, **extra):
     return {"PATH": path, "SE_CACHE_PATH": str(tmp_path / "selenium-cache"), **extra}
 
 
-def test_missing_chromedriver_is_a_warning_on_a_laptop(tmp_path):
+@pytest.mark.parametrize("browser_name", ["chromium", "google-chrome"])
+def test_a_browser_without_its_driver_is_not_ready(tmp_path, browser_name):
+    """Selenium would go online for a driver, and fail in a room without the internet."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if not (chromium and shutil.which("chromedriver")):
         missing("browser")
     env = laptop_env(
-        fake_path(tmp_path, drop={"chromedriver"}, add={"chromium": chromium}), tmp_path
+        fake_path(tmp_path, drop={"chromedriver"}, add={browser_name: chromium}), tmp_path
     )
     code, out = run_doctor("--only", "browser", "--lang", "en", env=env)
-    assert code == 0, out
-    assert (
-        "! the browser tests cannot run here (Chromium found, but no chromedriver): they skip"
-        in out
-    )
-    assert "apt-get install chromium chromium-driver" in out
-    assert "ready (1 warning(s): those tests skip)" in out
+    assert code == 1, out
+    name = {"chromium": "Chromium", "google-chrome": "Google Chrome"}[browser_name]
+    assert f"✗ not ready for the browser tests: {name} found, but no chromedriver" in out
+    assert "run once while online: `uv run python tools/doctor.py --fetch-driver`" in out
+    assert ("apt-get install chromium-driver" in out) == (browser_name == "chromium")
+    summary = "✗ not ready: 1 problem(s); fix them as shown (→), then run this again"
+    assert out.rstrip().endswith(summary)
+    korean = run_doctor("--only", "browser", "--lang", "ko", env=env)[1]
+    assert "준비 안 됨" in korean and "--fetch-driver" in korean
 
 
 @pytest.mark.parametrize("how", [("--strict",), ()], ids=["strict", "CI"])

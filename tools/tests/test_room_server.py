@@ -39,11 +39,16 @@ def get(address, port, path, host):
         conn.close()
 
 
-def websocket(address, port, room, host, origin):
+def websocket(address, port, room, host, origin, headers=None):
     """A WebSocket over a socket to `address`; the URL (so the Host header) names `host`."""
     sock = socket.create_connection((address, port), timeout=5)
     return websockets.connect(
-        f"ws://{host}/ws/chat/{room}/", sock=sock, origin=origin, proxy=None, open_timeout=5
+        f"ws://{host}/ws/chat/{room}/",
+        sock=sock,
+        origin=origin,
+        proxy=None,
+        open_timeout=5,
+        additional_headers=headers,
     )
 
 
@@ -72,7 +77,7 @@ def room(tmp_path_factory):
             return False
 
     try:
-        wait_until(serves, 30, "the room server")
+        wait_until(serves, 90, "the room server")  # migrate, then runserver; slow when loaded
         yield port, open(log.name).read()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -82,6 +87,7 @@ def room(tmp_path_factory):
 
 def test_prints_the_lan_url_and_the_allowed_hosts(room):
     port, out = room
+    assert "Migrations applied (manage.py migrate)" in out
     assert f"http://{LAN}:{port}/chat/" in out
     assert f"http://127.0.0.1:{port}/chat/" in out
     assert f"DJANGO_ALLOWED_HOSTS={LAN} localhost 127.0.0.1" in out
@@ -115,6 +121,17 @@ async def test_a_lan_laptop_and_the_instructor_chat_in_one_room(room):
         assert await recv_json(laptop) == {"message": "안녕하세요 from the back row"}
 
 
+async def test_the_instructors_tab_with_a_stale_session_cookie_chats(room):
+    """A `sessionid` left by another Django project on 127.0.0.1: the room server migrated the
+    stage, so the session lookup finds the table (and no session) instead of failing."""
+    port, _ = room
+    local = f"127.0.0.1:{port}"
+    stale = {"Cookie": "sessionid=2b1x6yzq8v0kq3m7n4c5d9e0f1g2h3j4"}
+    async with websocket("127.0.0.1", port, "cookie", local, f"http://{local}", stale) as tab:
+        await say(tab, "still here")
+        assert await recv_json(tab) == {"message": "still here"}
+
+
 async def test_an_origin_outside_the_allowed_hosts_is_refused(room):
     port, _ = room
     other = f"192.168.0.99:{port}"
@@ -125,13 +142,96 @@ async def test_an_origin_outside_the_allowed_hosts_is_refused(room):
 
 
 def test_lan_addresses_are_ipv4_and_never_loopback():
-    for address in room_server.lan_addresses():
+    room, _ = room_server.lan_addresses()
+    for address in room:
         ip = ipaddress.ip_address(address)
         assert ip.version == 4 and not ip.is_loopback and not ip.is_link_local
 
 
+# A laptop as the room server sees it: Wi-Fi, Docker (one bridge with containers, one without),
+# WSL's and VirtualBox's networks, a VPN, an Ethernet port with no DHCP answer, a switched-off card.
+LAPTOP = {
+    "lo": ["127.0.0.1"],
+    "wlan0": ["192.168.0.10"],
+    "Wi-Fi": ["10.20.30.40"],
+    "docker0": ["172.17.0.1"],
+    "br-3e43e5abba37": ["172.18.0.1"],
+    "vEthernet (WSL)": ["172.25.160.1"],
+    "vboxnet0": ["192.168.56.1"],
+    "utun4": ["10.8.0.6"],
+    "en7": ["169.254.12.34"],
+    "eth1": ["192.168.77.2"],
+}
+UP = {name: name not in ("br-3e43e5abba37", "eth1") for name in LAPTOP}
+
+
+def test_only_the_rooms_network_is_listed_and_the_default_route_comes_first():
+    room, others = room_server.classify(LAPTOP, UP, route="10.20.30.40")
+    assert room == ["10.20.30.40", "192.168.0.10"]
+    assert [(address, kind) for address, _, kind in others] == [
+        ("172.17.0.1", "containers"),
+        ("172.18.0.1", "containers"),
+        ("172.25.160.1", "VMs"),
+        ("192.168.56.1", "VMs"),
+        ("10.8.0.6", "VPN"),
+        ("169.254.12.34", "link-local"),
+        ("192.168.77.2", "down"),
+    ]
+
+
+def test_this_machines_docker_bridges_are_not_offered_to_the_room():
+    import psutil
+
+    bridges = {
+        a.address
+        for name, addrs in psutil.net_if_addrs().items()
+        if name.startswith(("docker", "br-"))
+        for a in addrs
+        if a.family == socket.AF_INET
+    }
+    room, others = room_server.lan_addresses()
+    assert not bridges & set(room)
+    assert bridges <= {address for address, _, _ in others}
+    route = room_server.route_address()
+    if route and not ipaddress.ip_address(route).is_loopback and route not in bridges:
+        assert room[0] == route
+
+
 def run_tool(*args):
     return subprocess.run([sys.executable, TOOL, *args], capture_output=True, text=True, timeout=30)
+
+
+def test_without_host_it_prints_the_rooms_address_and_labels_the_others(tmp_path):
+    """The tool as an instructor starts it, with the addresses of this machine."""
+    stage = tmp_path / "part1_echo"
+    shutil.copytree(ROOT / "part1_echo", stage, ignore=shutil.ignore_patterns(*GENERATED))
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, TOOL, str(stage), "--port", str(port), "--lang", "en"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,
+    )
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line.rstrip())
+            if line.startswith("Ctrl+C stops the server."):
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    out = "\n".join(lines)
+    room, others = room_server.lan_addresses()
+    for address in room:
+        assert f"    http://{address}:{port}/chat/" in out
+    for address, name, kind in others:
+        assert f"    {address} ({name}: {room_server.WHY_NOT[kind][0]})" in out
+        assert f"http://{address}:" not in out
+    allowed = next(line for line in lines if line.startswith("DJANGO_ALLOWED_HOSTS="))
+    assert allowed.split("=", 1)[1].split() == [*room, "localhost", "127.0.0.1"]
 
 
 def test_unknown_stage_names_the_stages():
