@@ -70,7 +70,7 @@ WORDS = {
         "tests_log": "테스트 출력(마지막 몇 줄)",
         "header": "검사 대상: {path} ({stage} 체크포인트, {layer})",
         "memory": "인메모리 레이어, 서버 프로세스 1개",
-        "redis": "Redis 채널 레이어, 서버 프로세스 2개",
+        "redis": "Redis 코어 레이어, 서버 프로세스 2개",
         "none": "서버 프로세스 1개",
         "pass": "통과: {stage} 체크포인트를 통과했습니다(검사 {n}개{skipped})",
         "skipped": ", 건너뜀 {s}개",
@@ -82,9 +82,11 @@ WORDS = {
 
 NO_REDIS = {
     "en": "no Redis here, so two server processes were not checked: install redis-server "
-    "(apt-get install redis-server, brew install redis) or set REDIS_URL, then run the check again",
+    "(apt-get install redis-server, brew install redis), or pass the REDIS_URL of a running Redis "
+    "(uv run --env-file redis.env python tools/check.py ...), and run the check again",
     "ko": "Redis가 없어서 서버 프로세스 두 개는 검사하지 않았습니다. redis-server를 설치하거나"
-    "(apt-get install redis-server, brew install redis) REDIS_URL을 설정한 뒤 다시 검사하세요",
+    "(apt-get install redis-server, brew install redis), 떠 있는 Redis의 REDIS_URL을 넘겨"
+    "(uv run --env-file redis.env python tools/check.py ...) 다시 검사하세요",
 }
 
 

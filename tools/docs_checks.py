@@ -4,11 +4,13 @@ Every function takes text (or small values) and returns a list of problems, so t
 it both the real files and small broken examples.
 """
 
+import ast
 import fnmatch
 import re
 import tomllib
+import unicodedata
 
-from docs_hooks import read_glossary
+from docs_hooks import Term, read_glossary
 from stage_diff import NOTES, START, changed_files
 from stages import ROOT, STAGES
 
@@ -114,49 +116,51 @@ def _mask(line, terms):
     return line
 
 
+def _terms(glossary):
+    """The glossary's rows as Terms (tests pass small lists of tuples)."""
+    return [Term(*row) for row in (read_glossary() if glossary is None else glossary)]
+
+
 def glossary_problems(korean, glossary=None):
     """[(line number, wrong variant, right term)] for Korean text outside code.
 
     A variant inside a right term does not count: 메모리 레이어 is wrong, 인메모리 레이어 right.
     """
-    glossary = read_glossary() if glossary is None else glossary
-    terms = [k for _, k, _ in glossary]
+    terms = _terms(glossary)
+    rights = [t.korean for t in terms]
     problems = []
     for number, line in enumerate(strip_code(korean).splitlines(), 1):
-        for _english, right, wrong in glossary:
-            for variant in wrong:
-                if variant in _mask(line, [k for k in terms if variant in k and k != variant]):
-                    problems.append((number, variant, right))
+        for term in terms:
+            for variant in term.wrong:
+                if variant in _mask(line, [k for k in rights if variant in k and k != variant]):
+                    problems.append((number, variant, term.korean))
     return problems
 
 
-# Words a Korean reader knows without English (docs: /work/shared/style/korean.md): never glossed.
-EVERYDAY_WORDS = {
-    "메시지": "message",
-    "테스트": "test",
-    "브라우저": "browser",
-    "서버": "server",
-    "페이지": "page",
-    "탭": "tab",
-    "스레드": "thread",
-    "파일": "file",
-}
+def _english(term):
+    """The English a gloss uses: the glossary's English without a parenthesis."""
+    return term.english.split(" (")[0]
+
+
+def _gloss(term):
+    """A pattern for the gloss right after the term: (consumer), **(consumer), (consumers)."""
+    return re.compile(rf"[*_]*\({re.escape(_english(term))}s?[),]", re.I)
 
 
 def everyday_gloss_problems(korean, glossary=None):
-    """[(line number, "word(english)")] where an everyday word carries an English gloss.
-
-    A longer glossary term that ends in the word (워커 스레드(worker thread)) is a real term.
-    """
-    glossary = read_glossary() if glossary is None else glossary
-    longer = [k for _, k, _ in glossary if k not in EVERYDAY_WORDS]
-    pattern = re.compile(
-        "|".join(rf"{word}\({english}s?\)" for word, english in EVERYDAY_WORDS.items()), re.I
-    )
+    """[(line number, "word(english)")] where an everyday word (first use "plain" in the
+    glossary) carries an English gloss. A longer term that holds the word is not a use of it:
+    워커 스레드(worker thread) is right."""
+    terms = _terms(glossary)
     problems = []
     for number, line in enumerate(strip_code(korean).splitlines(), 1):
-        masked = _mask(line, [k for k in longer if any(w in k for w in EVERYDAY_WORDS)])
-        problems += [(number, m.group(0)) for m in pattern.finditer(masked)]
+        for term in (t for t in terms if not t.gloss):
+            longer = [t.korean for t in terms if term.korean in t.korean and t != term]
+            masked = _mask(line, longer)
+            for m in re.finditer(re.escape(term.korean), masked):
+                gloss = _gloss(term).match(masked, m.end())
+                if gloss:
+                    problems.append((number, line[m.start() : gloss.end()]))
     return problems
 
 
@@ -211,32 +215,41 @@ def files_section_problems(listed, declared, stage):
     return problems
 
 
-def first_use_problems(korean, glossary=None):
-    """Where a glossary term's "한글(English)" annotation is not on its first use, or repeats.
-
-    Only body text counts (not headings, tables or code); a term inside a longer term (채널 in
-    채널 레이어, 동기 in 비동기) is not a use of the shorter one.
-    """
-    glossary = read_glossary() if glossary is None else glossary
-    body = strip_code(korean)
-    body = re.sub(r"^(#.*|\|.*)$", "", body, flags=re.M)
+def prose(text):
+    """The running text of a page, one line: without code, headings, tables, HTML comments,
+    link texts (a page's title) and quoted words (a title, a label, a program's words)."""
+    body = re.sub(r"<!--.*?-->", " ", strip_code(text), flags=re.S)
+    body = re.sub(r"^[ \t]*(#.*|\|.*)$", "", body, flags=re.M)
+    body = re.sub(r"\[[^\]\n]*\]\([^)\s]*\)", " ", body)
     body = re.sub(r"[ \t]*\n\s*", " ", body)  # a line break in a paragraph is a space
+    return re.sub(r'"[^"]{0,80}"|\u201c[^\u201d]{0,80}\u201d', " ", body)
+
+
+def first_use_problems(korean, glossary=None):
+    """Where a real term (first use "gloss" in the glossary) is not written "한글(English)" at
+    its first use on the page, or is glossed again later.
+
+    Only running text counts (see prose()); a term inside a longer term (채널 in 채널 레이어, 동기
+    in 비동기) is not a use of the shorter one.
+    """
+    terms = _terms(glossary)
+    body = prose(korean)
     problems = []
-    for english, term, _wrong in glossary:
-        spans = [
-            (m.start(), m.end())
-            for k in (k for _, k, _ in glossary if term in k and k != term)
-            for m in re.finditer(re.escape(k), body)
-        ]
+    for term in (t for t in terms if t.gloss):
+        longer = [t.korean for t in terms if term.korean in t.korean and t != term]
+        spans = [(m.start(), m.end()) for k in longer for m in re.finditer(re.escape(k), body)]
         uses = [
-            body[m.end() :].lower().startswith(f"({english.lower()}")
-            for m in re.finditer(re.escape(term), body)
+            m
+            for m in re.finditer(re.escape(term.korean), body)
             if not any(s <= m.start() and m.end() <= e for s, e in spans)
         ]
-        if any(uses) and not uses[0]:
-            problems.append(f"{term}({english}) is annotated, but not at its first use")
-        if uses.count(True) > 1:
-            problems.append(f"{term}({english}) is annotated {uses.count(True)} times")
+        glossed = [bool(_gloss(term).match(body, m.end())) for m in uses]
+        gloss = f"{term.korean}({_english(term)})"
+        if uses and not glossed[0]:
+            at = body[max(0, uses[0].start() - 15) : uses[0].end() + 15]
+            problems.append(f"{term.korean} unglossed at its first use ({at!r}): write {gloss}")
+        if glossed.count(True) > 1:
+            problems.append(f"{gloss} is glossed {glossed.count(True)} times: only the first use")
     return problems
 
 
@@ -433,3 +446,171 @@ def shell_problems(text):
                 problems += [(j + 1, command, why) for why in posix_only(command, inline=True)]
         paragraph = []
     return sorted(problems)
+
+
+# --- Emphasis that GitHub renders too ---------------------------------------------------------
+# GitHub renders Markdown by CommonMark's rules, the docs site by Python-Markdown's looser ones. A
+# `**` closes bold only when it is right-flanking (CommonMark 6.2): after a letter, or after
+# punctuation when whitespace or punctuation follows. So "**채널(channel)**이" is bold on the site
+# and shows its asterisks on GitHub. The check below runs CommonMark's delimiter algorithm on every
+# paragraph, list item, table cell and heading, and reports the runs left as literal characters.
+
+_LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])(?:[ \t]+\[[ xX]\])?[ \t]+")
+_THEMATIC_BREAK = re.compile(r"^([-*_])[ \t]*(?:\1[ \t]*){2,}$")
+_NOT_PROSE = re.compile(r"^(?:===|!!!|\?\?\?|<!--|-->|\|?[ \t]*:?-{3,})")
+
+
+def _is_space(char):
+    return char == "" or char.isspace()
+
+
+def _is_punct(char):
+    return char != "" and unicodedata.category(char)[0] in "PS"
+
+
+def _masked(text):
+    """The text, same length, with what cannot hold emphasis delimiters blanked: the inside of
+    code spans, autolinks and link destinations, and backslash-escaped characters."""
+
+    def blank(match, keep=1):
+        body = match.group(0)
+        return body[:keep] + "x" * (len(body) - 2 * keep) + body[-keep:]
+
+    text = INLINE.sub(lambda m: m.group(1) + "x" * len(m.group(2)) + m.group(1), text)
+    text = re.sub(r"<[A-Za-z][\w+.-]*:[^\s<>]*>", blank, text)
+    text = re.sub(r"\]\([^()\s]*\)", lambda m: blank(m, 2), text)
+    return re.sub(r"\\[!-/:-@\[-`{-~]", "!!", text)
+
+
+def _literal_delimiters(text):
+    """[(offset, run)] of the `*` and `_` runs that CommonMark leaves literal in one inline text,
+    although they could open or close emphasis (spec 6.2 and its "process emphasis" steps)."""
+    runs = []
+    for m in re.finditer(r"\*+|_+", text):
+        before = text[m.start() - 1] if m.start() else ""
+        after = text[m.end()] if m.end() < len(text) else ""
+        left = not _is_space(after) and (
+            not _is_punct(after) or _is_space(before) or _is_punct(before)
+        )
+        right = not _is_space(before) and (
+            not _is_punct(before) or _is_space(after) or _is_punct(after)
+        )
+        if m.group(0)[0] == "*":
+            can_open, can_close = left, right
+        else:
+            can_open = left and (not right or _is_punct(before))
+            can_close = right and (not left or _is_punct(after))
+        runs.append(
+            {"at": m.start(), "run": m.group(0), "left": len(m.group(0)), "length": len(m.group(0)),
+             "open": can_open, "close": can_close, "active": True}
+        )  # fmt: skip
+    bottoms = {}
+    for i, closer in enumerate(runs):
+        while closer["active"] and closer["close"] and closer["left"]:
+            key = (closer["run"][0], closer["length"] % 3, closer["open"])
+            opener = None
+            for j in range(i - 1, bottoms.get(key, -1), -1):
+                o = runs[j]
+                if not (o["active"] and o["open"] and o["left"]) or o["run"][0] != closer["run"][0]:
+                    continue
+                odd = (o["close"] or closer["open"]) and (o["length"] + closer["length"]) % 3 == 0
+                if odd and not (o["length"] % 3 == 0 and closer["length"] % 3 == 0):
+                    continue
+                opener = j
+                break
+            if opener is None:
+                bottoms[key] = i - 1
+                break
+            used = 2 if runs[opener]["left"] >= 2 and closer["left"] >= 2 else 1
+            runs[opener]["left"] -= used
+            closer["left"] -= used
+            for between in runs[opener + 1 : i]:
+                if between["left"]:
+                    between["active"] = False  # literal now: CommonMark drops it from the stack
+    return [
+        (r["at"], r["run"][: r["left"]]) for r in runs if (r["open"] or r["close"]) and r["left"]
+    ]
+
+
+def emphasis_problems(text):
+    """[(line number, text around it)] for `**`, `*`, `__` and `_` that GitHub would show as
+    literal characters although they could open or close emphasis; outside code blocks."""
+    comments = re.sub(r"<!--.*?-->", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
+    lines = strip_code_blocks_only(comments).splitlines()
+    units = []  # [(line number, text)] pieces of one inline text
+    block = []
+
+    def flush():
+        if block:
+            units.append(list(block))
+            block.clear()
+
+    for number, line in enumerate(lines, 1):
+        stripped = line.strip()
+        while stripped.startswith(">"):
+            stripped = stripped[1:].strip()
+        if not stripped or _NOT_PROSE.match(stripped) or _THEMATIC_BREAK.match(stripped):
+            flush()
+            continue
+        if stripped.startswith("#") and re.match(r"^#{1,6}(\s|$)", stripped):
+            flush()
+            units.append([(number, re.sub(r"^#+\s*|\s+#+\s*$", "", stripped))])
+            continue
+        if stripped.startswith("|"):
+            flush()
+            cells = re.split(r"(?<!\\)\|", _masked(stripped))
+            start = 0
+            for cell in cells:
+                units.append([(number, stripped[start : start + len(cell)])])
+                start += len(cell) + 1
+            continue
+        item = _LIST_ITEM.match(stripped) or re.match(r"^:[ \t]+", stripped)
+        if item:
+            flush()
+            stripped = stripped[item.end() :]
+        block.append((number, stripped))
+    flush()
+    problems = []
+    for unit in units:
+        joined = "\n".join(piece for _, piece in unit)
+        for offset, run in _literal_delimiters(_masked(joined)):
+            index = joined.count("\n", 0, offset)
+            start = offset - (joined.rfind("\n", 0, offset) + 1)
+            piece = unit[index][1]
+            problems.append((unit[index][0], piece[max(0, start - 20) : start + len(run) + 20]))
+    return problems
+
+
+# --- The tools' Korean messages -----------------------------------------------------------------
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def korean_strings(path):
+    """[(line number, text)] of the Korean string literals of a tool: a Python file's strings
+    (f-strings by their literal parts), or a TOML file's lines that hold Hangul."""
+    source = path.read_text(encoding="utf-8")
+    if path.suffix == ".toml":
+        return [(n, line) for n, line in enumerate(source.splitlines(), 1) if HANGUL.search(line)]
+    tree = ast.parse(source)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return sorted(
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and HANGUL.search(node.value)
+    )
+
+
+def tool_files():
+    """The files whose strings the tools print: tools/ and tools/bench/ (not the tests)."""
+    tools = ROOT / "tools"
+    return sorted([*tools.glob("*.py"), *tools.glob("bench/*.py"), *tools.glob("*.toml")])

@@ -13,6 +13,7 @@ line of its own, so every language's page gets the same content from one source:
 import re
 import sys
 import tomllib
+from collections import namedtuple
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,9 +45,21 @@ MATRIX = [
 ]
 
 HEADERS = {
-    "en": {"matrix": ("Package", "Locked version"), "glossary": ("English", "Korean", "Avoid")},
-    "ko": {"matrix": ("패키지", "고정된 버전"), "glossary": ("영어", "한국어", "쓰지 않는 표현")},
+    "en": {
+        "matrix": ("Package", "Locked version"),
+        "glossary": ("English", "Korean", "Avoid", "First use on a page"),
+        "gloss": {True: "Korean (English)", False: "Korean alone"},
+    },
+    "ko": {
+        "matrix": ("패키지", "고정된 버전"),
+        "glossary": ("영어", "한국어", "쓰지 않는 표현", "페이지에서 처음 쓸 때"),
+        "gloss": {True: "한국어(English)", False: "한국어만"},
+    },
 }
+
+# A glossary row. gloss: the term's first use on a page is written "한국어(English)"; False for an
+# everyday word, which is never glossed.
+Term = namedtuple("Term", "english korean wrong gloss", defaults=(True,))
 
 
 def fence(text, lang):
@@ -92,23 +105,27 @@ def render_version_matrix(lang):
 
 
 def read_glossary(path=None):
-    """[(english, korean, [wrong variants])] from docs/glossary.tsv (# lines are comments)."""
+    """[Term] from docs/glossary.tsv (# lines are comments); see the file's header."""
     path = path or ROOT / "docs" / "glossary.tsv"
     entries = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         cols = line.split("\t")
         wrong = [w for w in cols[2].split("|") if w] if len(cols) > 2 else []
-        entries.append((cols[0].strip(), cols[1].strip(), wrong))
+        first_use = cols[3].strip() if len(cols) > 3 else ""
+        if first_use not in ("gloss", "plain"):
+            raise ValueError(f"{path}:{number}: the 4th column must be gloss or plain")
+        entries.append(Term(cols[0].strip(), cols[1].strip(), wrong, first_use == "gloss"))
     return entries
 
 
 def render_glossary(lang):
-    head = HEADERS[lang]["glossary"]
-    rows = [f"| {head[0]} | {head[1]} | {head[2]} |", "|---|---|---|"]
-    for english, korean, wrong in read_glossary():
-        rows.append(f"| {english} | {korean} | {', '.join(wrong)} |")
+    head, gloss = HEADERS[lang]["glossary"], HEADERS[lang]["gloss"]
+    rows = ["| " + " | ".join(head) + " |", "|---|---|---|---|"]
+    for term in read_glossary():
+        wrong = ", ".join(term.wrong)
+        rows.append(f"| {term.english} | {term.korean} | {wrong} | {gloss[term.gloss]} |")
     return "\n".join(rows)
 
 

@@ -420,7 +420,7 @@ def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platfor
             if match and version_tuple(version) < MIN_REDIS
             else Result(
                 OK,
-                f"redis-server {version}: Redis 테스트는 이것을 직접 띄웁니다",
+                f"redis-server {version}: Redis 테스트가 이 redis-server를 직접 띄웁니다",
                 f"redis-server {version}: the Redis tests start their own",
             )
         )
@@ -444,8 +444,7 @@ def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platfor
         results.append(
             Result(
                 FAIL if strict else WARN,
-                "Redis가 없습니다: Redis 테스트는 건너뛰고, 2-4단계는 인메모리 레이어로만 "
-                "돌아갑니다",
+                "Redis가 없습니다: Redis 테스트는 건너뛰고, 2~4부는 인메모리 레이어로만 실행됩니다",
                 "no Redis here: the Redis tests skip, and stages 2-4 run on the in-memory "
                 "layer only",
                 fix_ko,
@@ -460,8 +459,7 @@ def check_redis(url, strict=False, **local):
         return [
             Result(
                 INFO,
-                "REDIS_URL이 없습니다: 2-4단계는 인메모리 채널 레이어(channel layer)를 씁니다"
-                "(프로세스 하나)",
+                "REDIS_URL이 없습니다: 2~4부는 인메모리 레이어를 씁니다(프로세스 하나)",
                 "REDIS_URL is not set: stages 2-4 use the in-memory channel layer (one process)",
             ),
             *check_local_redis(strict, **local),

@@ -129,7 +129,7 @@ def main(argv=None):
             args.lang,
             f"Port {args.port} is in use (another runserver?). Stop it, or serve on another "
             f"port: --port {args.port + 10}",
-            f"포트 {args.port}번을 이미 쓰고 있습니다(다른 runserver?). 그것을 끝내거나 다른 "
+            f"포트 {args.port}번을 이미 쓰고 있습니다(다른 runserver?). 그 서버를 끝내거나 다른 "
             f"포트로 실행하세요: --port {args.port + 10}",
         )
         return 1
