@@ -29,8 +29,8 @@ def start_chrome():
         if os.environ.get("CI") == "true":
             raise
         raise unittest.SkipTest(
-            "needs Chrome or Chromium and its chromedriver (see the README's "
-            f"'Run the tests'): {error.msg}"
+            "needs Chrome or Chromium and its chromedriver (step 2 of the notes): "
+            f"{error.msg}"
         ) from error
 
 
