@@ -4,7 +4,6 @@ import asyncio
 import pytest
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from mysite.asgi import application
 
 from chat.routing import websocket_urlpatterns
 
@@ -16,7 +15,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 async def join(room):
     communicator = WebsocketCommunicator(chat_sockets, f"/ws/chat/{room}/")
-    connected, _ = await communicator.connect(timeout=5)  # the first one opens the database
+    connected, _ = await communicator.connect(timeout=5)  # 1 s, the default, is short when busy
     assert connected, f"the socket to {room!r} was refused"
     return communicator
 
@@ -57,7 +56,10 @@ async def test_message_is_not_seen_in_another_room():
 
 
 async def test_page_from_another_site_is_refused():
-    # mysite/asgi.py wraps the sockets in AllowedHostsOriginValidator
+    # mysite/asgi.py wraps the sockets in AllowedHostsOriginValidator. Imported here, not at the
+    # top: the validator reads ALLOWED_HOSTS once, and the browser tests' server needs localhost.
+    from mysite.asgi import application
+
     communicator = WebsocketCommunicator(
         application, "/ws/chat/lobby/", headers=[(b"origin", b"http://evil.example")]
     )
