@@ -15,9 +15,6 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
-    if sys.argv[1:2] == ['runserver']:
-        # Not part of the lesson: create the tables of a fresh clone first (see README.md).
-        execute_from_command_line([sys.argv[0], 'migrate', '--verbosity=0'])
     execute_from_command_line(sys.argv)
 
 

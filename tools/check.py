@@ -131,6 +131,10 @@ class ProjectServer:
             else {"start_new_session": True}
         )
         self._log = open(self.log_path, "ab")
+        if (self.project / "chat" / "migrations").is_dir():
+            # A project with a model: create its tables first, as its notes do before runserver
+            migrate = [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"]
+            subprocess.run(migrate, cwd=self.project, env=env, stdout=self._log, stderr=self._log)
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
             cwd=self.project,

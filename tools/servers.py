@@ -130,6 +130,10 @@ class StageServer:
         env.update(self.extra_env)
         self.log_path = self.workdir.parent / f"{self.stage}-{self.port}.log"
         self._log = open(self.log_path, "ab")  # a restart in the same workdir appends
+        if (self.workdir / "chat" / "migrations").is_dir():
+            # A stage with a model: its notes have the learner run migrate before runserver
+            migrate = [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"]
+            subprocess.run(migrate, cwd=self.workdir, env=env, stdout=self._log, check=True)
         self.proc = subprocess.Popen(
             self.command(),
             cwd=self.workdir,

@@ -1,9 +1,7 @@
 # chat/models.py
 from django.db import models
 
-MAX_ROOM_NAME_LENGTH = 100
-
 
 class Message(models.Model):
-    room = models.CharField(max_length=MAX_ROOM_NAME_LENGTH)
+    room = models.TextField(db_index=True)  # any length: a room name is any text
     text = models.TextField()

@@ -250,15 +250,6 @@ def test_stale_diff_blocks_are_found_and_refreshed():
 
 # --- The glossary ---------------------------------------------------------------------------------
 
-# Part 4's Korean notes are being rewritten (issue 20) to the glossary as it stands; until that
-# lands they are left out of the glossary checks. The rewrite removes this line.
-REWRITE_PENDING = {"part4_tests/README.ko.md", "docs/part4_tests.ko.md"}
-
-
-def glossary_checked_texts():
-    return [p for p in korean_texts() if p.relative_to(ROOT).as_posix() not in REWRITE_PENDING]
-
-
 def rel(path):
     return path.relative_to(ROOT).as_posix()
 
@@ -296,7 +287,7 @@ def test_glossary_page_shows_which_terms_are_glossed():
         assert "<!-- glossary -->" in read(DOCS / page)
 
 
-@pytest.mark.parametrize("path", glossary_checked_texts(), ids=rel)
+@pytest.mark.parametrize("path", korean_texts(), ids=rel)
 def test_korean_texts_use_the_glossary_terms(path):
     assert checks.glossary_problems(read(path)) == []
 
@@ -375,7 +366,7 @@ def test_tool_strings_are_read_from_python_and_toml(tmp_path):
 # --- Glosses: a real term once, at its first use; an everyday word never ------------------------
 
 
-@pytest.mark.parametrize("path", glossary_checked_texts(), ids=rel)
+@pytest.mark.parametrize("path", korean_texts(), ids=rel)
 def test_korean_texts_gloss_no_everyday_word(path):
     assert checks.everyday_gloss_problems(read(path)) == []
 
@@ -398,7 +389,7 @@ def test_everyday_gloss_check_catches_a_glossed_everyday_word_only():
     assert checks.everyday_gloss_problems("파일(uv.lock)과 `메시지(message)`", glossary) == []
 
 
-@pytest.mark.parametrize("path", glossary_checked_texts(), ids=rel)
+@pytest.mark.parametrize("path", korean_texts(), ids=rel)
 def test_korean_texts_gloss_each_real_term_at_its_first_use_only(path):
     assert checks.first_use_problems(read(path)) == []
 
