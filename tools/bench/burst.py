@@ -399,17 +399,17 @@ def results_block(data, rows, lang):
             f"{m['python']}; {versions}. Load average (1/5/15 min) before → after: {load}. The "
             f"run took {m['elapsed_s']} s. Missing = not arrived {idle:.0f} s after the last "
             f"delivery (at most {most:.0f} s after the burst). p50, p99 and CPU are medians over "
-            "the runs; the most waiting in Redis is the largest over the runs, with what that "
-            "key took in Redis."
+            "the runs; the most waiting in Redis is the largest over the runs, and in brackets "
+            "what that key took in Redis then."
         )
     else:
         head = (
-            f"`{COMMAND}`로 측정. 측정 환경: {m['cpu']} ({m['cores']}코어), {m['os']}, Python "
-            f"{m['python']}; {versions}. 실행 전 → 후 부하 평균(load average, 1/5/15분): "
+            f"측정 명령: `{COMMAND}`. 측정 환경: {m['cpu']} ({m['cores']}코어), {m['os']}, "
+            f"Python {m['python']}; {versions}. 실행 전 → 후 부하 평균(load average, 1/5/15분): "
             f"{load}. 전체 실행 시간 {m['elapsed_s']}초. 누락 = 마지막 전달 뒤 {idle:.0f}초 "
-            f"안에(버스트 뒤 최대 {most:.0f}초) 도착하지 않은 전달. p50, p99, CPU는 실행들의 "
-            "중앙값이고, Redis에서 기다린 최대 메시지는 실행들 가운데 가장 큰 값과 그때 그 키가 "
-            "Redis에서 차지한 크기입니다."
+            f"안에(버스트 뒤 최대 {most:.0f}초) 도착하지 않은 전달. p50, p99, CPU는 여러 실행의 "
+            "중앙값입니다. Redis에서 기다린 최대 메시지는 모든 실행 가운데 가장 큰 값이고, 괄호 "
+            "안은 그때 그 키가 Redis에서 차지한 크기입니다."
         )
     return "\n".join([BEGIN, "", head, "", table(rows, lang), "", END])
 
