@@ -10,6 +10,7 @@ import shutil
 
 import browsers
 import pytest
+from install_hints import redis_install
 from servers import RedisServer, StageServer
 
 pytest_plugins = ["stage_markers"]  # -m part1_echo ... -m repo: see stage_markers.py
@@ -17,8 +18,7 @@ pytest_plugins = ["stage_markers"]  # -m part1_echo ... -m repo: see stage_marke
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 HOW_TO_GET = {
-    "redis": "install redis-server (apt-get install redis-server, brew install redis) "
-    "or set REDIS_URL",
+    "redis": f"{redis_install().en}; or set REDIS_URL",
     "browser": browsers.install_hint(),
 }
 
@@ -55,7 +55,7 @@ def stage_servers(request):
     """Start (once per test session and worker) a stage server for a (stage, layer) pair.
 
     layer is "memory" or "redis"; part1 has no channel layer, so it is always "memory".
-    instance=2 (3, ...) gives another process of the same stage and layer.
+    instance=2 (or any other label) gives another process of the same stage and layer.
     """
     started = {}
 
