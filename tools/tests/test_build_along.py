@@ -10,7 +10,6 @@ import pytest
 from build_along import (
     BuildAlongError,
     apply,
-    apply_diff,
     differences,
     has_section,
     lesson_files,
@@ -18,6 +17,7 @@ from build_along import (
     steps,
 )
 from stages import ROOT, STAGES
+from unified_diff import DiffError, apply_diff
 
 NOTES = {"en": "README.md", "ko": "README.ko.md"}
 WITH_SECTION = [
@@ -174,7 +174,7 @@ def test_a_hunk_may_have_moved_but_must_match():
     text = "".join(f"line {n}\n" for n in range(1, 11))
     moved = "@@ -2,3 +2,3 @@\n line 5\n-line 6\n+six\n line 7\n"
     assert "six\n" in apply_diff(text, moved)
-    with pytest.raises(BuildAlongError, match="hunk 1 does not apply"):
+    with pytest.raises(DiffError, match="hunk 1 does not apply"):
         apply_diff(text, moved.replace("line 7", "line 8"))
 
 
