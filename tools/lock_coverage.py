@@ -19,8 +19,8 @@ from pathlib import Path
 from packaging.markers import Marker
 from packaging.tags import compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import parse_wheel_filename
+from stages import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PYTHONS = [(3, 11), (3, 12), (3, 13), (3, 14)]
 # The groups a learner's `uv sync` installs (dev = test + docs + ruff); bench stays outside.
 GROUPS = ["dev", "docs", "test"]
