@@ -31,6 +31,34 @@ def missing(what, why=None):
     pytest.skip(message)
 
 
+BROWSER_NAMES = {name for _, _, names in browsers.KINDS for name in names}
+
+
+def fake_path(tmp_path, drop=(), add=None):
+    """A PATH holding every program of the current PATH except the browsers and `drop`, plus
+    `add` ({name: target or script text})."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    add = add or {}
+    left_out = BROWSER_NAMES | set(drop) | set(add)  # a stand-in never writes through a link
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for entry in os.scandir(directory):
+            target = bin_dir / entry.name
+            if entry.name in left_out or os.path.lexists(target):
+                continue
+            target.symlink_to(entry.path)
+    for name, what in add.items():
+        program = bin_dir / name
+        if os.path.isabs(what):
+            program.symlink_to(what)
+        else:
+            program.write_text(what)
+            program.chmod(0o755)
+    return str(bin_dir)
+
+
 @pytest.fixture(scope="session")
 def redis_url(request):
     if re.search(r"\bnot\s+redis\b", request.config.option.markexpr or ""):
