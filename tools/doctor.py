@@ -24,10 +24,12 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/browsers.py, lock_coverage.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other tools/ modules
 
-ROOT = Path(__file__).resolve().parent.parent
-STAGES = ["part1_echo", "part2_groups", "part3_async", "part4_tests"]
+from install_hints import redis_install  # noqa: E402
+from lockfile import default_groups, normalize, versions_by_name  # noqa: E402
+from stages import ROOT, STAGES  # noqa: E402
+
 MIN_PYTHON = (3, 11)
 MIN_REDIS = (5, 0)  # channels-redis blocks on BZPOPMIN, added in Redis 5.0
 DEFAULT_PORTS = [8000, 8001, 8002, 8003, 8004]
@@ -92,18 +94,6 @@ def check_python(version=None):
     )
 
 
-def normalize(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def default_groups(pyproject=ROOT / "pyproject.toml"):
-    """The dependency groups a plain `uv sync` installs ([tool.uv] default-groups)."""
-    import tomllib
-
-    with open(pyproject, "rb") as f:
-        return tomllib.load(f).get("tool", {}).get("uv", {}).get("default-groups", ["dev"])
-
-
 def locked_versions(lock_path=ROOT / "uv.lock", groups=None):
     """({package: version} uv.lock installs here with `uv sync`, {package: version} with every
     group), markers evaluated for this interpreter; None when `packaging` is not installed."""
@@ -124,15 +114,7 @@ def locked_versions(lock_path=ROOT / "uv.lock", groups=None):
 
 def all_locked_versions(lock_path=ROOT / "uv.lock"):
     """{package: {every version uv.lock names}}: the check without markers."""
-    import tomllib
-
-    with open(lock_path, "rb") as f:
-        packages = tomllib.load(f).get("package", [])
-    found = {}
-    for package in packages:
-        if "virtual" not in package.get("source", {}):
-            found.setdefault(package["name"], set()).add(package["version"])
-    return found
+    return versions_by_name(Path(lock_path).read_text(encoding="utf-8"))
 
 
 def check_environment(wanted=None, lock_path=ROOT / "uv.lock", exact=True):
@@ -383,30 +365,6 @@ def redis_info(url, timeout=3.0):
         return command("INFO", "server")
 
 
-REDIS_INSTALL = {
-    "linux": (
-        "`sudo apt-get install redis-server`(Fedora: `sudo dnf install redis`) 또는 "
-        "`docker compose up -d redis`",
-        "`sudo apt-get install redis-server` (Fedora: `sudo dnf install redis`), or "
-        "`docker compose up -d redis`",
-    ),
-    "darwin": (
-        "`brew install redis` 다음 `brew services start redis`, 또는 Docker Desktop에서 "
-        "`docker compose up -d redis`",
-        "`brew install redis`, then `brew services start redis`; or with Docker Desktop "
-        "`docker compose up -d redis`",
-    ),
-    "win32": (
-        "Windows용 redis-server는 없습니다: Docker Desktop에서 `docker compose up -d redis`, "
-        "또는 WSL 안에서 `sudo apt-get install redis-server`, 또는 Redis 호환 서버(Memurai 등). "
-        "그다음 `uv run --env-file redis.env ...`로 실행하세요",
-        "Windows has no native redis-server: Docker Desktop's `docker compose up -d redis`, "
-        "or `sudo apt-get install redis-server` inside WSL, or a Redis-compatible server "
-        "(such as Memurai); then run with `uv run --env-file redis.env ...`",
-    ),
-}
-
-
 def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platform):
     """Without REDIS_URL: is there a redis-server to start, or a Redis already answering?"""
     results = []
@@ -440,7 +398,7 @@ def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platfor
             )
         )
     if not results:
-        fix_ko, fix_en = REDIS_INSTALL.get(platform, REDIS_INSTALL["linux"])
+        fix = redis_install(platform)
         results.append(
             Result(
                 FAIL if strict else WARN,
@@ -448,8 +406,8 @@ def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platfor
                 "돌아갑니다",
                 "no Redis here: the Redis tests skip, and stages 2-4 run on the in-memory "
                 "layer only",
-                fix_ko,
-                fix_en,
+                fix.ko,
+                fix.en,
             )
         )
     return results
