@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other tools/ modules
 
+from bilingual import Text  # noqa: E402
 from install_hints import redis_install  # noqa: E402
 from lockfile import default_groups, normalize, versions_by_name  # noqa: E402
 from stages import ROOT, STAGES  # noqa: E402
@@ -49,17 +50,20 @@ CAPTURE = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "universal_newl
 
 
 class Result:
-    def __init__(self, status, ko, en, fix_ko=None, fix_en=None):
-        self.status, self.ko, self.en = status, ko, en
-        self.fix_ko, self.fix_en = fix_ko, fix_en
+    """One line of the report: a status mark, what was found and how to fix it (Text each)."""
+
+    def __init__(self, status, text, fix=None):
+        self.status, self.text, self.fix = status, text, fix
+
+    en = property(lambda self: self.text.en)
+    ko = property(lambda self: self.text.ko)
+    fix_en = property(lambda self: self.fix.en if self.fix else None)
+    fix_ko = property(lambda self: self.fix.ko if self.fix else None)
 
     def lines(self, lang):
-        def pick(ko, en):
-            return {"ko": ko, "en": en}.get(lang) or f"{ko} / {en}"
-
-        out = [f"{self.status} {pick(self.ko, self.en)}"]
-        if self.fix_ko:
-            out.append(f"  → {pick(self.fix_ko, self.fix_en)}")
+        out = [f"{self.status} {self.text.pick(lang)}"]
+        if self.fix:
+            out.append(f"  → {self.fix.pick(lang)}")
         return out
 
 
@@ -84,13 +88,17 @@ def check_python(version=None):
     shown = ".".join(str(v) for v in version)
     need = ".".join(str(v) for v in MIN_PYTHON)
     if version[:2] >= MIN_PYTHON:
-        return Result(OK, f"파이썬(Python) {shown}", f"Python {shown}")
+        return Result(OK, Text(f"Python {shown}", f"파이썬(Python) {shown}"))
     return Result(
         FAIL,
-        f"파이썬(Python) 버전이 너무 낮습니다: {shown} ({need} 이상 필요)",
-        f"Python {shown} is too old: {need} or newer is needed",
-        "uv가 알맞은 파이썬을 받아 옵니다: `uv python install 3.12` 다음 `uv sync`",
-        "let uv fetch one: `uv python install 3.12`, then `uv sync`",
+        Text(
+            f"Python {shown} is too old: {need} or newer is needed",
+            f"파이썬(Python) 버전이 너무 낮습니다: {shown} ({need} 이상 필요)",
+        ),
+        Text(
+            "let uv fetch one: `uv python install 3.12`, then `uv sync`",
+            "uv가 알맞은 파이썬을 받아 옵니다: `uv python install 3.12` 다음 `uv sync`",
+        ),
     )
 
 
@@ -137,16 +145,21 @@ def check_environment(wanted=None, lock_path=ROOT / "uv.lock", exact=True):
         in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
         return Result(
             FAIL,
-            f"프로젝트 환경이 설치되지 않았거나 이 파이썬({sys.executable})이 그 환경이 아닙니다. "
-            f"가져올 수 없는 패키지: {names}",
-            f"the project environment is not installed, or this Python ({sys.executable}) is "
-            f"not it: cannot import {names}",
-            "저장소 폴더에서 `uv sync`로 설치한 뒤 "
-            "`uv run python tools/doctor.py`로 다시 확인하세요"
-            + ("" if in_venv else " (`python3`가 아니라 `uv run`으로 실행)"),
-            "install it with `uv sync` in the repo folder, then check again with "
-            "`uv run python tools/doctor.py`"
-            + ("" if in_venv else " (through `uv run`, not plain `python3`)"),
+            Text(
+                f"the project environment is not installed, or this Python ({sys.executable}) is "
+                f"not it: cannot import {names}",
+                f"프로젝트 환경이 설치되지 않았거나 이 파이썬({sys.executable})이 그 환경이 "
+                "아닙니다. "
+                f"가져올 수 없는 패키지: {names}",
+            ),
+            Text(
+                "install it with `uv sync` in the repo folder, then check again with "
+                "`uv run python tools/doctor.py`"
+                + ("" if in_venv else " (through `uv run`, not plain `python3`)"),
+                "저장소 폴더에서 `uv sync`로 설치한 뒤 "
+                "`uv run python tools/doctor.py`로 다시 확인하세요"
+                + ("" if in_venv else " (`python3`가 아니라 `uv run`으로 실행)"),
+            ),
         )
     installed = {}
     for dist in metadata.distributions():
@@ -172,16 +185,22 @@ def check_environment(wanted=None, lock_path=ROOT / "uv.lock", exact=True):
         listed = "; ".join(problems)
         return Result(
             FAIL,
-            f"설치된 패키지가 uv.lock과 다릅니다: {listed}",
-            f"installed packages differ from uv.lock: {listed}",
-            "`uv sync`가 uv.lock에 적힌 버전 그대로 설치합니다",
-            "`uv sync` installs exactly the versions pinned in uv.lock",
+            Text(
+                f"installed packages differ from uv.lock: {listed}",
+                f"설치된 패키지가 uv.lock과 다릅니다: {listed}",
+            ),
+            Text(
+                "`uv sync` installs exactly the versions pinned in uv.lock",
+                "`uv sync`가 uv.lock에 적힌 버전 그대로 설치합니다",
+            ),
         )
     listed = ", ".join(f"{n} {metadata.version(n)}" for n in wanted)
     return Result(
         OK,
-        f"프로젝트 환경이 uv.lock과 같습니다: 패키지 {count}개({listed})",
-        f"project environment matches uv.lock: {count} packages ({listed})",
+        Text(
+            f"project environment matches uv.lock: {count} packages ({listed})",
+            f"프로젝트 환경이 uv.lock과 같습니다: 패키지 {count}개({listed})",
+        ),
     )
 
 
@@ -211,17 +230,23 @@ def check_stages(stage_dirs):
             _, err = proc.communicate()
         name = Path(stage_dir).name
         if proc.returncode == 0:
-            results.append(Result(OK, f"{name}: 설정 확인 통과", f"{name}: settings check passed"))
+            results.append(
+                Result(OK, Text(f"{name}: settings check passed", f"{name}: 설정 확인 통과"))
+            )
             continue
         last = (err.strip().splitlines() or ["(no output)"])[-1]
         results.append(
             Result(
                 FAIL,
-                f"{name}: `manage.py check`가 실패했습니다: {last}",
-                f"{name}: `manage.py check` failed: {last}",
-                f"오류가 가리키는 파일을 고치거나 단계를 처음 상태로 되돌리세요: "
-                f"`git checkout -- {name}`",
-                f"fix the file the error names, or reset the stage: `git checkout -- {name}`",
+                Text(
+                    f"{name}: `manage.py check` failed: {last}",
+                    f"{name}: `manage.py check`가 실패했습니다: {last}",
+                ),
+                Text(
+                    f"fix the file the error names, or reset the stage: `git checkout -- {name}`",
+                    f"오류가 가리키는 파일을 고치거나 단계를 처음 상태로 되돌리세요: "
+                    f"`git checkout -- {name}`",
+                ),
             )
         )
     return results
@@ -282,22 +307,20 @@ def compose_ports(compose_file=ROOT / "docker-compose.yml"):
 
 def stop_advice(pid, platform=sys.platform):
     command = f"taskkill /PID {pid} /F" if platform == "win32" else f"kill {pid}"
-    return (
-        f"그 프로그램을 끝내거나(`{command}`, 예전 runserver라면 그 터미널에서 Ctrl+C)",
+    return Text(
         f"stop it (`{command}`, or Ctrl+C in an old runserver's terminal)",
+        f"그 프로그램을 끝내거나(`{command}`, 예전 runserver라면 그 터미널에서 Ctrl+C)",
     )
 
 
 def holder(port):
+    """(who listens on the port, how to stop it), as Text each."""
     who = who_listens(port)
     if who:
         pid, name = who
-        return (f"{name}(PID {pid})", f"{name} (PID {pid})", *stop_advice(pid))
-    return (
-        "(누구인지 알 수 없음)",
-        "another program",
-        "그 프로그램을 끝내거나",
-        "stop that program",
+        return Text(f"{name} (PID {pid})", f"{name}(PID {pid})"), stop_advice(pid)
+    return Text("another program", "(누구인지 알 수 없음)"), Text(
+        "stop that program", "그 프로그램을 끝내거나"
     )
 
 
@@ -307,35 +330,43 @@ def check_ports(ports, compose=None):
     for port in ports:
         if not port_in_use(port):
             continue
-        holder_ko, holder_en, stop_ko, stop_en = holder(port)
+        who, stop = holder(port)
         results.append(
             Result(
                 FAIL,
-                f"포트 {port}번을 이미 쓰고 있는 프로그램이 있습니다: {holder_ko}",
-                f"port {port} is already in use by {holder_en}",
-                f"{stop_ko} 다른 포트로 실행하세요: `runserver {port + 10}`",
-                f"{stop_en}, or serve on another port: `runserver {port + 10}`",
+                Text(
+                    f"port {port} is already in use by {who.en}",
+                    f"포트 {port}번을 이미 쓰고 있는 프로그램이 있습니다: {who.ko}",
+                ),
+                Text(
+                    f"{stop.en}, or serve on another port: `runserver {port + 10}`",
+                    f"{stop.ko} 다른 포트로 실행하세요: `runserver {port + 10}`",
+                ),
             )
         )
     compose = {} if compose is None else compose
     for port, service in sorted(compose.items()):
         if port in ports or not port_in_use(port):
             continue
-        holder_ko, holder_en, stop_ko, stop_en = holder(port)
+        who, stop = holder(port)
         results.append(
             Result(
                 WARN,
-                f"docker compose의 {service} 서비스가 쓸 포트 {port}번을 {holder_ko}이(가) 쓰고 "
-                "있어 `docker compose up`이 실패합니다",
-                f"port {port}, which docker compose publishes for {service}, is in use by "
-                f"{holder_en}: `docker compose up` would fail",
-                f"compose를 쓸 때만 문제입니다: {stop_ko} compose를 쓰지 마세요",
-                f"only matters with compose: {stop_en}, or go without compose",
+                Text(
+                    f"port {port}, which docker compose publishes for {service}, is in use by "
+                    f"{who.en}: `docker compose up` would fail",
+                    f"docker compose의 {service} 서비스가 쓸 포트 {port}번을 {who.ko}이(가) "
+                    "쓰고 있어 `docker compose up`이 실패합니다",
+                ),
+                Text(
+                    f"only matters with compose: {stop.en}, or go without compose",
+                    f"compose를 쓸 때만 문제입니다: {stop.ko} compose를 쓰지 마세요",
+                ),
             )
         )
     if not results:
         listed = ", ".join(str(p) for p in sorted(set(ports) | set(compose)))
-        results.append(Result(OK, f"포트 {listed} 사용 가능", f"ports {listed} are free"))
+        results.append(Result(OK, Text(f"ports {listed} are free", f"포트 {listed} 사용 가능")))
     return results
 
 
@@ -378,8 +409,10 @@ def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platfor
             if match and version_tuple(version) < MIN_REDIS
             else Result(
                 OK,
-                f"redis-server {version}: Redis 테스트는 이것을 직접 띄웁니다",
-                f"redis-server {version}: the Redis tests start their own",
+                Text(
+                    f"redis-server {version}: the Redis tests start their own",
+                    f"redis-server {version}: Redis 테스트는 이것을 직접 띄웁니다",
+                ),
             )
         )
     try:
@@ -391,10 +424,12 @@ def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platfor
         results.append(
             Result(
                 OK,
-                f"{probe}에서 Redis {match.group(1) if match else '?'}가 응답합니다: "
-                "`uv run --env-file redis.env ...`로 이 Redis를 씁니다",
-                f"Redis {match.group(1) if match else '?'} answers at {probe}: "
-                "`uv run --env-file redis.env ...` uses it",
+                Text(
+                    f"Redis {match.group(1) if match else '?'} answers at {probe}: "
+                    "`uv run --env-file redis.env ...` uses it",
+                    f"{probe}에서 Redis {match.group(1) if match else '?'}가 응답합니다: "
+                    "`uv run --env-file redis.env ...`로 이 Redis를 씁니다",
+                ),
             )
         )
     if not results:
@@ -402,12 +437,13 @@ def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platfor
         results.append(
             Result(
                 FAIL if strict else WARN,
-                "Redis가 없습니다: Redis 테스트는 건너뛰고, 2-4단계는 인메모리 레이어로만 "
-                "돌아갑니다",
-                "no Redis here: the Redis tests skip, and stages 2-4 run on the in-memory "
-                "layer only",
-                fix.ko,
-                fix.en,
+                Text(
+                    "no Redis here: the Redis tests skip, and stages 2-4 run on the in-memory "
+                    "layer only",
+                    "Redis가 없습니다: Redis 테스트는 건너뛰고, 2-4단계는 인메모리 레이어로만 "
+                    "돌아갑니다",
+                ),
+                fix,
             )
         )
     return results
@@ -418,9 +454,12 @@ def check_redis(url, strict=False, **local):
         return [
             Result(
                 INFO,
-                "REDIS_URL이 없습니다: 2-4단계는 인메모리 채널 레이어(channel layer)를 씁니다"
-                "(프로세스 하나)",
-                "REDIS_URL is not set: stages 2-4 use the in-memory channel layer (one process)",
+                Text(
+                    "REDIS_URL is not set: stages 2-4 use the in-memory channel layer (one "
+                    "process)",
+                    "REDIS_URL이 없습니다: 2-4단계는 인메모리 채널 레이어(channel layer)를 씁니다"
+                    "(프로세스 하나)",
+                ),
             ),
             *check_local_redis(strict, **local),
         ]
@@ -445,27 +484,34 @@ def check_redis_url(url):
     if parts.scheme not in ("redis", "rediss"):
         return Result(
             WARN,
-            f"이 검사로는 확인할 수 없는 REDIS_URL 형식입니다: {shown}",
-            f"REDIS_URL ({shown}) has a scheme this check cannot test",
+            Text(
+                f"REDIS_URL ({shown}) has a scheme this check cannot test",
+                f"이 검사로는 확인할 수 없는 REDIS_URL 형식입니다: {shown}",
+            ),
         )
     try:
         info = redis_info(url)
     except PermissionError as error:
         return Result(
             FAIL,
-            f"Redis({shown})가 요청을 거절했습니다: {error}",
-            f"Redis at {shown} refused the request: {error}",
-            "REDIS_URL의 비밀번호를 확인하세요: redis://:비밀번호@호스트:6379/0",
-            "check the password in REDIS_URL: redis://:password@host:6379/0",
+            Text(
+                f"Redis at {shown} refused the request: {error}",
+                f"Redis({shown})가 요청을 거절했습니다: {error}",
+            ),
+            Text(
+                "check the password in REDIS_URL: redis://:password@host:6379/0",
+                "REDIS_URL의 비밀번호를 확인하세요: redis://:비밀번호@호스트:6379/0",
+            ),
         )
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         return Result(
             FAIL,
-            f"REDIS_URL({shown})의 Redis에 연결할 수 없습니다: {reason}",
-            f"cannot reach Redis at REDIS_URL ({shown}): {reason}",
-            start_ko,
-            start_en,
+            Text(
+                f"cannot reach Redis at REDIS_URL ({shown}): {reason}",
+                f"REDIS_URL({shown})의 Redis에 연결할 수 없습니다: {reason}",
+            ),
+            Text(start_en, start_ko),
         )
     match = re.search(r"^redis_version:(\S+)", info, re.M)
     version = match.group(1) if match else "?"
@@ -475,15 +521,19 @@ def check_redis_url(url):
 def redis_version_result(version, shown="REDIS_URL"):
     need = ".".join(str(v) for v in MIN_REDIS)
     if version_tuple(version) >= MIN_REDIS:
-        return Result(OK, f"Redis {version} ({shown})", f"Redis {version} ({shown})")
+        return Result(OK, Text(f"Redis {version} ({shown})", f"Redis {version} ({shown})"))
     return Result(
         FAIL,
-        f"Redis 버전이 너무 낮습니다: {version} ({shown}). channels-redis는 BZPOPMIN을 쓰므로 "
-        f"{need} 이상이 필요합니다",
-        f"Redis {version} ({shown}) is too old: channels-redis uses BZPOPMIN, which needs "
-        f"{need} or newer",
-        "Redis 7을 쓰세요: `docker compose up -d redis` 또는 최신 배포판의 redis-server",
-        "use Redis 7: `docker compose up -d redis`, or a current distribution's redis-server",
+        Text(
+            f"Redis {version} ({shown}) is too old: channels-redis uses BZPOPMIN, which needs "
+            f"{need} or newer",
+            f"Redis 버전이 너무 낮습니다: {version} ({shown}). channels-redis는 BZPOPMIN을 쓰므로 "
+            f"{need} 이상이 필요합니다",
+        ),
+        Text(
+            "use Redis 7: `docker compose up -d redis`, or a current distribution's redis-server",
+            "Redis 7을 쓰세요: `docker compose up -d redis` 또는 최신 배포판의 redis-server",
+        ),
     )
 
 
@@ -501,9 +551,12 @@ def check_docker(path=None, platform=sys.platform):
     if docker is None:
         return Result(
             INFO,
-            "Docker가 없습니다(선택 사항: `docker compose up`으로 모든 단계와 Redis를 띄울 수 "
-            "있습니다)",
-            "Docker is not installed (optional: `docker compose up` serves every stage and Redis)",
+            Text(
+                "Docker is not installed (optional: `docker compose up` serves every stage and "
+                "Redis)",
+                "Docker가 없습니다(선택 사항: `docker compose up`으로 모든 단계와 Redis를 띄울 수 "
+                "있습니다)",
+            ),
         )
     try:
         done = subprocess.run(
@@ -520,10 +573,11 @@ def check_docker(path=None, platform=sys.platform):
         )
         return Result(
             INFO,
-            "Docker 클라이언트는 있지만 엔진이 돌고 있지 않습니다(선택 사항)",
-            "the Docker client is installed, but its engine is not running (optional)",
-            f"compose를 쓰려면 {start_ko}",
-            f"to use compose, {start_en}",
+            Text(
+                "the Docker client is installed, but its engine is not running (optional)",
+                "Docker 클라이언트는 있지만 엔진이 돌고 있지 않습니다(선택 사항)",
+            ),
+            Text(f"to use compose, {start_en}", f"compose를 쓰려면 {start_ko}"),
         )
     has_compose = "version" in run_quiet([docker, "compose", "version"]).lower()
     compose_ko = (
@@ -537,9 +591,7 @@ def check_docker(path=None, platform=sys.platform):
         else ("no docker compose plugin")
     )
     return Result(
-        OK,
-        f"Docker 엔진 {engine}: {compose_ko}",
-        f"Docker engine {engine}: {compose_en}",
+        OK, Text(f"Docker engine {engine}: {compose_en}", f"Docker 엔진 {engine}: {compose_ko}")
     )
 
 
@@ -556,12 +608,19 @@ def check_windows(platform=sys.platform, path=None, policy=None, env=os.environ)
             results.append(
                 Result(
                     WARN,
-                    "`python3`가 파이썬이 아니라 Microsoft Store를 여는 별칭입니다",
-                    "`python3` here is the Microsoft Store's alias, not a Python",
-                    "`uv run python ...`으로 실행하세요(또는 `py`). 별칭 끄기: 설정 > 앱 > 고급 앱 "
-                    "설정 > 앱 실행 별칭에서 python.exe, python3.exe 끄기",
-                    "type `uv run python ...` (or `py`); to turn the alias off: Settings > Apps > "
-                    "Advanced app settings > App execution aliases: python.exe, python3.exe off",
+                    Text(
+                        "`python3` here is the Microsoft Store's alias, not a Python",
+                        "`python3`가 파이썬이 아니라 Microsoft Store를 여는 별칭입니다",
+                    ),
+                    Text(
+                        "type `uv run python ...` (or `py`); to turn the alias off: Settings > "
+                        "Apps > "
+                        "Advanced app settings > App execution aliases: python.exe, python3.exe "
+                        "off",
+                        "`uv run python ...`으로 실행하세요(또는 `py`). 별칭 끄기: 설정 > 앱 > "
+                        "고급 앱 "
+                        "설정 > 앱 실행 별칭에서 python.exe, python3.exe 끄기",
+                    ),
                 )
             )
     if policy is None:
@@ -575,17 +634,22 @@ def check_windows(platform=sys.platform, path=None, policy=None, env=os.environ)
         results.append(
             Result(
                 WARN,
-                f"PowerShell 실행 정책({policy}) 때문에 `.venv\\Scripts\\Activate.ps1`이 "
-                "실행되지 않습니다",
-                f"PowerShell's execution policy ({policy}) refuses `.venv\\Scripts\\Activate.ps1`",
-                "`uv run ...`은 활성화가 필요 없습니다. 활성화하려면: "
-                "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
-                "`uv run ...` needs no activation; to activate anyway: "
-                "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
+                Text(
+                    f"PowerShell's execution policy ({policy}) refuses "
+                    "`.venv\\Scripts\\Activate.ps1`",
+                    f"PowerShell 실행 정책({policy}) 때문에 `.venv\\Scripts\\Activate.ps1`이 "
+                    "실행되지 않습니다",
+                ),
+                Text(
+                    "`uv run ...` needs no activation; to activate anyway: "
+                    "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
+                    "`uv run ...`은 활성화가 필요 없습니다. 활성화하려면: "
+                    "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
+                ),
             )
         )
     if not results:
-        results.append(Result(OK, "Windows 설정 문제 없음", "Windows settings are fine"))
+        results.append(Result(OK, Text("Windows settings are fine", "Windows 설정 문제 없음")))
     return results
 
 
@@ -598,26 +662,29 @@ def check_browser(strict=False, path=None, platform=sys.platform):
         name = f"{found.browser.name} {found.browser.major}"
         driver = f"{found.browser.driver_program} {found.driver_major}"
         return Result(
-            OK,
-            f"{name}, {driver} ({found.driver})",
-            f"{name}, {driver} ({found.driver})",
+            OK, Text(f"{name}, {driver} ({found.driver})", f"{name}, {driver} ({found.driver})")
         )
     if found.driver:  # a driver of another major version: broken, not missing
         return Result(
             FAIL,
-            f"브라우저와 드라이버 버전이 맞지 않습니다: {found.problem}",
-            f"browser and driver versions differ: {found.problem}",
-            f"같은 버전의 드라이버를 받으세요(인터넷 연결 필요): "
-            f"`uv run python tools/doctor.py --fetch-driver`, 또는 {hint_ko}",
-            f"get the matching driver while online: "
-            f"`uv run python tools/doctor.py --fetch-driver`, or {hint_en}",
+            Text(
+                f"browser and driver versions differ: {found.problem}",
+                f"브라우저와 드라이버 버전이 맞지 않습니다: {found.problem}",
+            ),
+            Text(
+                f"get the matching driver while online: "
+                f"`uv run python tools/doctor.py --fetch-driver`, or {hint_en}",
+                f"같은 버전의 드라이버를 받으세요(인터넷 연결 필요): "
+                f"`uv run python tools/doctor.py --fetch-driver`, 또는 {hint_ko}",
+            ),
         )
     return Result(
         FAIL if strict else WARN,
-        f"브라우저 테스트를 할 수 없습니다({found.problem}): 이 테스트는 건너뜁니다",
-        f"the browser tests cannot run here ({found.problem}): they skip",
-        hint_ko,
-        hint_en,
+        Text(
+            f"the browser tests cannot run here ({found.problem}): they skip",
+            f"브라우저 테스트를 할 수 없습니다({found.problem}): 이 테스트는 건너뜁니다",
+        ),
+        Text(hint_en, hint_ko),
     )
 
 
@@ -629,26 +696,28 @@ def fetch_driver(lang):
     if found.ready:
         result = Result(
             OK,
-            f"드라이버가 이미 있습니다: {found.driver}",
-            f"a matching driver is already there: {found.driver}",
+            Text(
+                f"a matching driver is already there: {found.driver}",
+                f"드라이버가 이미 있습니다: {found.driver}",
+            ),
         )
     elif found.browser is None:
         result = Result(
             FAIL,
-            "먼저 브라우저를 설치하세요",
-            "install a browser first",
-            browsers.install_hint(lang="ko"),
-            browsers.install_hint(),
+            Text("install a browser first", "먼저 브라우저를 설치하세요"),
+            Text(browsers.install_hint(), browsers.install_hint(lang="ko")),
         )
     else:
         driver = browsers.fetch_driver(found.browser)
         result = (
-            Result(OK, f"드라이버를 받았습니다: {driver}", f"driver cached: {driver}")
+            Result(OK, Text(f"driver cached: {driver}", f"드라이버를 받았습니다: {driver}"))
             if driver
             else Result(
                 FAIL,
-                "Selenium Manager가 드라이버를 받지 못했습니다(인터넷 연결을 확인하세요)",
-                "Selenium Manager could not fetch a driver (is this machine online?)",
+                Text(
+                    "Selenium Manager could not fetch a driver (is this machine online?)",
+                    "Selenium Manager가 드라이버를 받지 못했습니다(인터넷 연결을 확인하세요)",
+                ),
             )
         )
     for line in result.lines(lang):
@@ -675,8 +744,10 @@ def run(checks, ports, stage_dirs, lang, strict=False, compose=None):
             results.append(
                 Result(
                     WARN,
-                    "단계 설정 확인은 환경을 설치한 뒤에 할 수 있습니다",
-                    "the stages' settings can be checked once the environment is installed",
+                    Text(
+                        "the stages' settings can be checked once the environment is installed",
+                        "단계 설정 확인은 환경을 설치한 뒤에 할 수 있습니다",
+                    ),
                 )
             )
     if "ports" in checks:
@@ -696,17 +767,21 @@ def run(checks, ports, stage_dirs, lang, strict=False, compose=None):
     if problems:
         summary = Result(
             FAIL,
-            f"문제 {problems}개: → 안내대로 고친 뒤 다시 실행하세요",
-            f"{problems} problem(s): fix them as shown (→), then run this again",
+            Text(
+                f"{problems} problem(s): fix them as shown (→), then run this again",
+                f"문제 {problems}개: → 안내대로 고친 뒤 다시 실행하세요",
+            ),
         )
     elif warnings:
         summary = Result(
             OK,
-            f"준비 완료(경고 {warnings}개: 해당 테스트는 건너뜁니다)",
-            f"ready ({warnings} warning(s): those tests skip)",
+            Text(
+                f"ready ({warnings} warning(s): those tests skip)",
+                f"준비 완료(경고 {warnings}개: 해당 테스트는 건너뜁니다)",
+            ),
         )
     else:
-        summary = Result(OK, "준비 완료", "ready")
+        summary = Result(OK, Text("ready", "준비 완료"))
     print()
     print(summary.lines(lang)[0])
     return 1 if problems else 0

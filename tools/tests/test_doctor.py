@@ -363,8 +363,8 @@ def test_windows_checks_apply_only_on_windows(tmp_path):
 
 
 def test_port_advice_names_this_oses_command():
-    assert "`taskkill /PID 42 /F`" in doctor.stop_advice(42, "win32")[1]
-    assert "`kill 42`" in doctor.stop_advice(42, "linux")[1]
+    assert "`taskkill /PID 42 /F`" in doctor.stop_advice(42, "win32").en
+    assert "`kill 42`" in doctor.stop_advice(42, "linux").en
 
 
 def test_unknown_check_name_is_a_usage_error():
