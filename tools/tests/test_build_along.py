@@ -7,6 +7,7 @@ line normalised. A small broken README shows that a step that cannot apply is na
 """
 
 import pytest
+from bilingual import LANGS
 from build_along import (
     BuildAlongError,
     apply,
@@ -16,10 +17,10 @@ from build_along import (
     start_folder,
     steps,
 )
+from notes import NOTES, NOTES_FILE
 from stages import ROOT, STAGES
 from unified_diff import DiffError, apply_diff
 
-NOTES = {"en": "README.md", "ko": "README.ko.md"}
 WITH_SECTION = [
     s for s in STAGES if (ROOT / s / "README.md").is_file() and has_section(ROOT / s / "README.md")
 ]
@@ -30,25 +31,25 @@ def test_every_stage_opens_with_build_it_yourself():
     missing = [
         f"{stage}/{name}"
         for stage in STAGES
-        for name in NOTES.values()
+        for name in NOTES
         if not ((ROOT / stage / name).is_file() and has_section(ROOT / stage / name))
     ]
     assert missing == [], f"no Build it yourself section in {missing}"
 
 
-@pytest.mark.parametrize("lang", NOTES)
+@pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("stage", WITH_SECTION)
 def test_the_steps_build_the_stage(stage, lang, tmp_path):
     folder = start_folder(stage, tmp_path / stage)
-    applied = apply(ROOT / stage / NOTES[lang], folder)
-    assert applied, f"{stage}/{NOTES[lang]} has no titled code block to apply"
+    applied = apply(ROOT / stage / NOTES_FILE[lang], folder)
+    assert applied, f"{stage}/{NOTES_FILE[lang]} has no titled code block to apply"
     assert differences(folder, stage) == []
 
 
 @pytest.mark.parametrize("stage", WITH_SECTION)
 def test_both_languages_carry_the_same_code(stage):
     def code(lang):
-        return [(a.kind, a.paths, a.body) for a in steps(ROOT / stage / NOTES[lang])]
+        return [(a.kind, a.paths, a.body) for a in steps(ROOT / stage / NOTES_FILE[lang])]
 
     assert code("en") == code("ko")
 
