@@ -47,10 +47,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notes import BUILD_SECTION, NOTES  # noqa: E402
 from stages import GENERATED, ROOT, STAGES  # noqa: E402
+from unified_diff import DiffError, apply_diff  # noqa: E402
 
-SECTION_TITLES = ("Build it yourself", "직접 만들어 보기")
-NOTES = ("README.md", "README.ko.md")
+SECTION_TITLES = (BUILD_SECTION.en, BUILD_SECTION.ko)
 SECRET_KEY_LINE = re.compile(r"^SECRET_KEY = .*$", re.M)
 
 FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})(.*)$")
@@ -58,8 +59,6 @@ STEP_HEADING = re.compile(r"^###\s+(\d+\.\s+.+?)\s*$")
 DELETE = re.compile(r"^<!--\s*build-along:\s*delete\s+(.+?)\s*-->\s*$")
 INDENTED_TITLED = re.compile(r"^\s+(`{3,}|~{3,}).*\btitle=")
 TITLE = re.compile(r"""\btitle=(?:"([^"]*)"|'([^']*)'|(\S+))""")
-HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
-SEARCH_LINES = 200  # how far from its stated line a hunk may have moved
 
 
 class BuildAlongError(Exception):
@@ -157,80 +156,6 @@ def steps(readme):
     return actions
 
 
-# --- Unified diffs ---------------------------------------------------------------------------
-
-
-def parse_hunks(diff, where="diff"):
-    """[(old start, [(tag, text)])] of a unified diff; tag is " ", "-" or "+"."""
-    hunks, current, counts = [], None, None
-    for raw in diff.splitlines():
-        if raw.startswith(("--- ", "+++ ")) and (current is None or counts == [0, 0]):
-            continue
-        header = HUNK.match(raw)
-        if header:
-            old_start, old_len, _new, new_len = header.groups()
-            current = []
-            counts = [int(old_len or 1), int(new_len or 1)]
-            hunks.append((int(old_start), current))
-            continue
-        if raw.startswith("\\"):  # "\ No newline at end of file"
-            continue
-        if current is None:
-            if raw.strip():
-                raise BuildAlongError(f"{where}: {raw!r} comes before the first @@ hunk header")
-            continue
-        if counts == [0, 0]:
-            if raw.strip():
-                raise BuildAlongError(f"{where}: {raw!r} is outside any hunk (check the @@ counts)")
-            continue
-        tag, text = (raw[:1], raw[1:]) if raw else (" ", "")  # editors strip a lone " "
-        if tag not in " -+":
-            raise BuildAlongError(f"{where}: {raw!r} starts with neither ' ', '-' nor '+'")
-        current.append((tag, text))
-        if tag in " -":
-            counts[0] -= 1
-        if tag in " +":
-            counts[1] -= 1
-        if min(counts) < 0:
-            raise BuildAlongError(f"{where}: a hunk has more lines than its @@ header says")
-    if counts is not None and counts != [0, 0]:
-        raise BuildAlongError(f"{where}: the last hunk has fewer lines than its @@ header says")
-    if not hunks:
-        raise BuildAlongError(f"{where}: no @@ hunk in the diff")
-    return hunks
-
-
-def apply_diff(text, diff, where="diff"):
-    """text with the unified diff applied; BuildAlongError when a hunk does not match."""
-    lines = text.splitlines()
-    trailing_newline = text.endswith("\n") or not text
-    offset = 0
-    for number, (old_start, hunk) in enumerate(parse_hunks(diff, where), 1):
-        old = [t for tag, t in hunk if tag != "+"]
-        new = [t for tag, t in hunk if tag != "-"]
-        stated = max(old_start - 1 + offset, 0) if old else old_start + offset
-        candidates = sorted(
-            range(max(0, stated - SEARCH_LINES), min(len(lines), stated + SEARCH_LINES) + 1),
-            key=lambda at: abs(at - stated),
-        )
-        at = next((c for c in candidates if lines[c : c + len(old)] == old), None)
-        if at is None:
-            raise BuildAlongError(
-                f"{where}: hunk {number} does not apply. " + _mismatch(lines, old, stated)
-            )
-        lines[at : at + len(old)] = new
-        offset += len(new) - len(old) + (at - stated)
-    return "\n".join(lines) + ("\n" if trailing_newline and lines else "")
-
-
-def _mismatch(lines, old, stated):
-    for k, expected in enumerate(old):
-        actual = lines[stated + k] if stated + k < len(lines) else "<end of file>"
-        if actual != expected:
-            return f"At line {stated + k + 1} it expects {expected!r} but the file has {actual!r}."
-    return f"Its lines are not at line {stated + 1}."
-
-
 # --- Applying --------------------------------------------------------------------------------
 
 
@@ -260,7 +185,10 @@ def apply(readme, folder):
                 f"{action.where()}: {path} does not exist, so it cannot be patched"
             )
         where = f"{action.where()}, {path}"
-        patched = apply_diff(target.read_text(encoding="utf-8"), action.body, where)
+        try:
+            patched = apply_diff(target.read_text(encoding="utf-8"), action.body, where)
+        except DiffError as error:
+            raise BuildAlongError(str(error)) from None
         target.write_text(patched, encoding="utf-8", newline="\n")
     return actions
 
@@ -276,7 +204,7 @@ def start_folder(stage, dest):
     if dest.exists():
         dest.rmdir()
     if index == 0:
-        shutil.copytree(_fresh_project(), dest)
+        shutil.copytree(fresh_project(), dest)
         return dest
     previous = ROOT / STAGES[index - 1]
 
@@ -293,8 +221,10 @@ def start_folder(stage, dest):
 
 
 @functools.cache
-def _fresh_project():
-    """startproject + startapp with this Python, once per process (copies share a SECRET_KEY)."""
+def fresh_project():
+    """A fresh `django-admin startproject mysite .` + `startapp chat` with this Python and its
+    Django, made once per process in a temporary folder (copy it; copies share a SECRET_KEY).
+    The one place the repo runs startproject: part1's starting point, and its step diff."""
     target = Path(tempfile.mkdtemp(prefix="build-along-start-"))
     atexit.register(shutil.rmtree, target, ignore_errors=True)
     for command in (

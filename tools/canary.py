@@ -27,8 +27,9 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-STAGES = ["part1_echo", "part2_groups", "part3_async", "part4_tests"]
+from lockfile import lock_packages, normalize
+from stages import ROOT, STAGES
+
 PACKAGES = ["django", "channels", "channels-redis", "daphne", "redis"]
 LTS = "django>=5.2,<5.3"
 CONTRACT_TESTS = ["tools/tests/test_stage_contract.py", "tools/tests/test_part4_suite.py"]
@@ -50,15 +51,6 @@ class StageResult:
 
 
 # --- Reading the lock --------------------------------------------------------------------------
-
-
-def normalize(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def locked_versions(lock_text):
-    """{package name: version} of every package in a uv.lock."""
-    return {normalize(p["name"]): p["version"] for p in tomllib.loads(lock_text)["package"]}
 
 
 def test_tool_pins(pyproject_text, locked):
@@ -278,7 +270,7 @@ def main(argv=None, runner_factory=UvRunner):
         help="the Python for the test environments (a path or a version such as 3.12)",
     )
     args = parser.parse_args(argv)
-    locked = locked_versions((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked = dict(lock_packages((ROOT / "uv.lock").read_text(encoding="utf-8")))
     pins = test_tool_pins((ROOT / "pyproject.toml").read_text(encoding="utf-8"), locked)
     with tempfile.TemporaryDirectory(prefix="canary-") as workdir:
         try:

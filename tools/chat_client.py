@@ -1,21 +1,45 @@
-"""The chat from a client's side, for tests and tools: JSON frames on /ws/chat/<room>/, and the
-room page's socket as a browser test sees it."""
+"""The chat from a client's side, for the checks, the tests and the tools: pages over HTTP, JSON
+frames on /ws/chat/<room>/, and the room page's socket as a browser test sees it.
+
+`server` is anything with base_url, ws_url and origin (servers.StageServer and its kin). Nothing
+here goes through a proxy: the servers are on this machine.
+"""
 
 import asyncio
 import json
+import urllib.error
+import urllib.request
+from html.parser import HTMLParser
 from urllib.parse import quote
 
 import websockets
+from stages import BEHAVIOUR
 
 RECV_TIMEOUT = 10  # generous: only a failing test waits this long
+
+_no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def room_path(room):
+    return "/chat/" + quote(room, safe="") + "/"
 
 
 def socket_path(room):
     return "/ws/chat/" + quote(room, safe="") + "/"
 
 
+def http_get(server, path):
+    """(status, body text, headers) of a GET; an error status is an answer too."""
+    try:
+        with _no_proxy.open(server.base_url + path, timeout=10) as response:
+            return response.status, response.read().decode(errors="replace"), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace"), error.headers
+
+
 def connect(server, path, **kwargs):
-    """A WebSocket to a StageServer, same-origin unless told otherwise, never through a proxy."""
+    """A WebSocket to the server, same-origin unless told otherwise (origin=None: no Origin
+    header at all)."""
     kwargs.setdefault("origin", server.origin)
     return websockets.connect(server.ws_url + path, proxy=None, **kwargs)
 
@@ -44,10 +68,36 @@ async def keep_talking(ws, received):
         return ws.close_code
 
 
+class Page(HTMLParser):
+    """The ids of a page's elements, and its JSON script elements' text by id."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.ids = set()
+        self.json_scripts = {}
+        self._script_id = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "script" and attrs.get("type") == "application/json":
+            self._script_id = attrs.get("id")
+
+    def handle_data(self, data):
+        if self._script_id:
+            self.json_scripts[self._script_id] = data
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._script_id = None
+
+
 def page_socket_is_open(browser, stage):
-    """Parts 1-3 keep the tutorial's one top-level `chatSocket`; part4's page reports its state
-    in `document.body.dataset.connected`, since it replaces the socket when it reconnects."""
-    if stage == "part4_tests":
+    """Is the room page's socket open? Asked the way the stage's page tells it
+    (stages.Behaviour.page_reports_socket)."""
+    if BEHAVIOUR[stage].page_reports_socket:
         return browser.execute_script("return document.body.dataset.connected") == "true"
     return browser.execute_script(
         "return typeof chatSocket !== 'undefined' && chatSocket.readyState === WebSocket.OPEN"

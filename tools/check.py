@@ -4,7 +4,7 @@
 
 PATH defaults to workspace/STAGE (made by tools/start.py); any folder with a manage.py works. The
 project is served by its own `manage.py runserver` on a free port and driven from outside with the
-checks in tools/contract.py, the same ones the repo's tests run against the reference stages.
+checks in tools/contract/, the same ones the repo's tests run against the reference stages.
 Exit code: 0 the checkpoint holds, 1 it does not, 2 it could not be checked (always saying why).
 """
 
@@ -15,17 +15,20 @@ import locale
 import os
 import re
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import contract
-from servers import RedisServer, free_port
-from stages import ROOT, STAGES
+from bilingual import Text
+from contract.catalogue import hint
+from contract.evidence import mistake_in_log, trim_traceback
+from install_hints import redis_install
+from notes import ERRORS_SECTION, NOTES_FILE, heading_lines
+from servers import RedisServer, StageServer, redis_answers
+from stages import BEHAVIOUR, ROOT, STAGES
 
 START_TIMEOUT = 30  # seconds for runserver to listen
 # Seconds to wait for a frame that should come. A working server takes milliseconds, but after the
@@ -34,68 +37,73 @@ START_TIMEOUT = 30  # seconds for runserver to listen
 FRAME_TIMEOUT = 10
 
 WORDS = {
-    "en": {
-        "ok": "[ok]",
-        "fail": "[FAIL]",
-        "skip": "[skip]",
-        "seen": "Seen",
-        "mistake": "Likely mistake",
-        "no_mistake": "No catalogued mistake matches this; compare your file with the reference.",
-        "look_at": "Look at",
-        "reread": "Reread",
-        "compare": "Compare",
-        "log": "Server log (last lines)",
-        "tests_log": "Test output (last lines)",
-        "header": "Checking {path} against the {stage} checkpoint ({layer})",
-        "memory": "in-memory channel layer, 1 server process",
-        "redis": "Redis channel layer, 2 server processes",
-        "none": "1 server process",
-        "pass": "PASS: {stage} checkpoint holds ({n} checks{skipped})",
-        "skipped": ", {s} skipped",
-        "failed": "FAIL: {stage} checkpoint does not hold ({k} of {n} checks failed)",
-        "error": "ERROR: could not check {path}: {reason}",
-        "tests": "Your tests ran with: {command}",
-    },
-    "ko": {
-        "ok": "[통과]",
-        "fail": "[실패]",
-        "skip": "[건너뜀]",
-        "seen": "확인한 내용",
-        "mistake": "예상되는 실수",
-        "no_mistake": "카탈로그에 있는 실수와 맞지 않습니다. 참고 단계의 파일과 비교해 보세요.",
-        "look_at": "살펴볼 파일",
-        "reread": "다시 읽을 곳",
-        "compare": "비교 명령",
-        "log": "서버 로그(마지막 몇 줄)",
-        "tests_log": "테스트 출력(마지막 몇 줄)",
-        "header": "검사 대상: {path} ({stage} 체크포인트, {layer})",
-        "memory": "인메모리 레이어, 서버 프로세스 1개",
-        "redis": "Redis 코어 레이어, 서버 프로세스 2개",
-        "none": "서버 프로세스 1개",
-        "pass": "통과: {stage} 체크포인트를 통과했습니다(검사 {n}개{skipped})",
-        "skipped": ", 건너뜀 {s}개",
-        "failed": "실패: {stage} 체크포인트를 통과하지 못했습니다(검사 {n}개 중 {k}개 실패)",
-        "error": "검사할 수 없습니다({path}): {reason}",
-        "tests": "테스트 실행 명령: {command}",
-    },
+    "ok": Text("[ok]", "[통과]"),
+    "fail": Text("[FAIL]", "[실패]"),
+    "skip": Text("[skip]", "[건너뜀]"),
+    "seen": Text("Seen", "확인한 내용"),
+    "mistake": Text("Likely mistake", "예상되는 실수"),
+    "no_mistake": Text(
+        "No catalogued mistake matches this; compare your file with the reference.",
+        "카탈로그에 있는 실수와 맞지 않습니다. 참고 단계의 파일과 비교해 보세요.",
+    ),
+    "look_at": Text("Look at", "살펴볼 파일"),
+    "reread": Text("Reread", "다시 읽을 곳"),
+    "compare": Text("Compare", "비교 명령"),
+    "log": Text("Server log (last lines)", "서버 로그(마지막 몇 줄)"),
+    "tests_log": Text("Test output (last lines)", "테스트 출력(마지막 몇 줄)"),
+    "header": Text(
+        "Checking {path} against the {stage} checkpoint ({layer})",
+        "검사 대상: {path} ({stage} 체크포인트, {layer})",
+    ),
+    "memory": Text(
+        "in-memory channel layer, 1 server process", "인메모리 레이어, 서버 프로세스 1개"
+    ),
+    "redis": Text(
+        "Redis channel layer, 2 server processes", "Redis 코어 레이어, 서버 프로세스 2개"
+    ),
+    "none": Text("1 server process", "서버 프로세스 1개"),
+    "pass": Text(
+        "PASS: {stage} checkpoint holds ({n} checks{skipped})",
+        "통과: {stage} 체크포인트를 통과했습니다(검사 {n}개{skipped})",
+    ),
+    "skipped": Text(", {s} skipped", ", 건너뜀 {s}개"),
+    "failed": Text(
+        "FAIL: {stage} checkpoint does not hold ({k} of {n} checks failed)",
+        "실패: {stage} 체크포인트를 통과하지 못했습니다(검사 {n}개 중 {k}개 실패)",
+    ),
+    "error": Text(
+        "ERROR: could not check {path}: {reason}", "검사할 수 없습니다({path}): {reason}"
+    ),
 }
 
-NO_REDIS = {
-    "en": "no Redis here, so two server processes were not checked: install redis-server "
-    "(apt-get install redis-server, brew install redis), or pass the REDIS_URL of a running Redis "
-    "(uv run --env-file redis.env python tools/check.py ...), and run the check again",
-    "ko": "Redis가 없어서 서버 프로세스 두 개는 검사하지 않았습니다. redis-server를 설치하거나"
-    "(apt-get install redis-server, brew install redis), 떠 있는 Redis의 REDIS_URL을 넘겨"
-    "(uv run --env-file redis.env python tools/check.py ...) 다시 검사하세요",
-}
+
+def no_redis(platform=sys.platform):
+    how = redis_install(platform)
+    return Text(
+        "no Redis here, so two server processes were not checked: install redis-server, or pass "
+        "the REDIS_URL of a running Redis (uv run --env-file redis.env python tools/check.py ...), "
+        f"and run the check again. To install: {how.en}",
+        "Redis가 없어서 서버 프로세스 두 개는 검사하지 않았습니다. redis-server를 설치하거나, "
+        "떠 있는 Redis의 REDIS_URL을 넘겨(uv run --env-file redis.env python tools/check.py "
+        f"...) 다시 검사하세요. 설치 방법: {how.ko}",
+    )
+
+
+def redis_silent(url):
+    return Text(
+        f"REDIS_URL ({url}) does not answer, so two server processes were not checked: "
+        "start that Redis, or unset REDIS_URL to let the checker start its own redis-server",
+        f"REDIS_URL({url})이 응답하지 않아서 서버 프로세스 두 개는 검사하지 않았습니다. "
+        "그 Redis를 켜거나, REDIS_URL을 지워서 검사 도구가 redis-server를 직접 띄우게 하세요",
+    )
 
 
 class CannotCheck(Exception):
-    """The project could not be checked: one sentence why, in both languages."""
+    """The project could not be checked: one sentence why (Text)."""
 
-    def __init__(self, en, ko, log=None, mistake=None):
-        super().__init__(en)
-        self.reason = {"en": en, "ko": ko}
+    def __init__(self, reason, log=None, mistake=None):
+        super().__init__(reason.en)
+        self.reason = reason
         self.log = log or []
         self.mistake = mistake
 
@@ -103,143 +111,75 @@ class CannotCheck(Exception):
 # --- Serving the learner's project ---------------------------------------------------------------
 
 
-class ProjectServer:
-    """`python manage.py runserver 127.0.0.1:<port> --noreload` in the project folder, in a
-    process group of its own, its output in a log file outside the project."""
+class ProjectServer(StageServer):
+    """The learner's project served in place, the way they serve it (`python manage.py runserver
+    127.0.0.1:<port> --noreload`), its log in a folder outside the project. Ready once it
+    listens (its /chat/ page may be what is broken); what stops it is said as CannotCheck."""
 
     def __init__(self, project, log_dir, redis_url=None, name="server"):
-        self.project = Path(project)
-        self.redis_url = redis_url
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.origin = self.base_url
-        self.log_path = Path(log_dir) / f"{name}-{self.port}.log"
-        self.proc = None
-        self._asked = False
-
-    def start(self):
-        env = {
-            k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
-        }
-        if self.redis_url:
-            env["REDIS_URL"] = self.redis_url
-        env["PYTHONUNBUFFERED"] = "1"
-        group = (
-            {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-            if os.name == "nt"
-            else {"start_new_session": True}
-        )
-        self._log = open(self.log_path, "ab")
-        if (self.project / "chat" / "migrations").is_dir():
-            # A project with a model: create its tables first, as its notes do before runserver
-            migrate = [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"]
-            subprocess.run(migrate, cwd=self.project, env=env, stdout=self._log, stderr=self._log)
-        self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
-            cwd=self.project,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            **group,
-        )
-        return self
-
-    def wait_ready(self, timeout=START_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                self._exited()
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise CannotCheck(
-            f"the server did not answer on 127.0.0.1:{self.port} within {timeout} s",
-            f"서버가 {timeout}초 안에 127.0.0.1:{self.port}에서 응답하지 않았습니다",
-            log=self.log().splitlines()[-8:],
+        super().__init__(
+            stage=Path(project).name,
+            redis_url=redis_url,
+            workdir=project,
+            log_dir=log_dir,
+            name=name,
         )
 
-    def _exited(self):
+    def start(self, timeout=START_TIMEOUT):
+        return super().start(timeout)
+
+    def serves(self):
+        if self.proc.poll() is not None:
+            self.exited()
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def exited(self):
         log = self.log()
         if "Address already in use" in log or "port is already in use" in log:
             raise CannotCheck(
-                f"port {self.port} was taken before the server could listen; run the check again",
-                f"서버가 포트 {self.port}를 쓰기 전에 다른 프로그램이 차지했습니다. "
-                "다시 검사하세요",
+                Text(
+                    f"port {self.port} was taken before the server could listen; run the check "
+                    "again",
+                    f"서버가 포트 {self.port}를 쓰기 전에 다른 프로그램이 차지했습니다. "
+                    "다시 검사하세요",
+                )
             )
+        code = self.proc.returncode
         raise CannotCheck(
-            f"the server did not start: `python manage.py runserver` exited with code "
-            f"{self.proc.returncode}",
-            f"서버가 시작되지 않았습니다. `python manage.py runserver`가 종료 코드 "
-            f"{self.proc.returncode}로 끝났습니다",
-            log=contract.trim_traceback(log, self.project) or log.splitlines()[-6:],
-            mistake=contract.mistake_in_log(log),
+            Text(
+                f"the server did not start: `python manage.py runserver` exited with code {code}",
+                f"서버가 시작되지 않았습니다. `python manage.py runserver`가 종료 코드 {code}로 "
+                "끝났습니다",
+            ),
+            log=trim_traceback(log, self.workdir) or log.splitlines()[-6:],
+            mistake=mistake_in_log(log),
         )
 
-    def log(self):
-        try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
+    def did_not_start(self, timeout):
+        raise CannotCheck(
+            Text(
+                f"the server did not answer on 127.0.0.1:{self.port} within {timeout} s",
+                f"서버가 {timeout}초 안에 127.0.0.1:{self.port}에서 응답하지 않았습니다",
+            ),
+            log=self.log().splitlines()[-8:],
+        )
 
-    def terminate(self):
-        """Ask the server to stop (Ctrl-C's signal on Windows, SIGTERM elsewhere)."""
-        if self.proc and self.proc.poll() is None and not self._asked:
-            self._asked = True
-            try:
-                if os.name == "nt":
-                    self.proc.send_signal(signal.CTRL_BREAK_EVENT)
-                else:
-                    os.killpg(self.proc.pid, signal.SIGTERM)
-            except OSError:
-                pass
-
-    def stop(self, grace=2):
-        """Stop it, and kill it after a short grace: it is a throwaway, and a consumer still
-        waiting on Redis can hold daphne's shutdown for seconds."""
-        self.terminate()
-        if self.proc and self.proc.poll() is None:
-            try:
-                self.proc.wait(grace)
-            except subprocess.TimeoutExpired:
-                if os.name == "nt":
-                    self.proc.kill()
-                else:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        if getattr(self, "_log", None):
-            self._log.close()
-
-
-def redis_silent(url):
-    return {
-        "en": f"REDIS_URL ({url}) does not answer, so two server processes were not checked: "
-        "start that Redis, or unset REDIS_URL to let the checker start its own redis-server",
-        "ko": f"REDIS_URL({url})이 응답하지 않아서 서버 프로세스 두 개는 검사하지 않았습니다. "
-        "그 Redis를 켜거나, REDIS_URL을 지워서 검사 도구가 redis-server를 직접 띄우게 하세요",
-    }
-
-
-def redis_answers(url):
-    match = re.match(r"redis://(?:[^@/]*@)?([^:/]+)(?::(\d+))?", url or "")
-    if not match:
-        return False
-    try:
-        with socket.create_connection((match.group(1), int(match.group(2) or 6379)), 2) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(64).startswith((b"+PONG", b"-NOAUTH"))
-    except OSError:
-        return False
+    def stop(self, timeout=2):
+        """Stopped after a short grace: it is a throwaway, and a consumer still waiting on Redis
+        can hold daphne's shutdown for seconds."""
+        super().stop(timeout=timeout)
 
 
 # --- Running the checks ------------------------------------------------------------------------
 
 
-def run_check(stage, project, redis_url="auto", checks=None, frame_timeout=FRAME_TIMEOUT):
-    """Serve the project, run the stage's checkpoint checks, return the result as a dict.
+def check_project(stage, project, redis_url="auto", checks=None, frame_timeout=FRAME_TIMEOUT):
+    """Serve the project, run the stage's checkpoint checks, return the result as a dict (the
+    JSON that --json prints).
 
     redis_url: "auto" (REDIS_URL, else a redis-server of our own if there is one), a URL, or
     None (in memory only). checks: run only these check ids.
@@ -257,13 +197,14 @@ def run_check(stage, project, redis_url="auto", checks=None, frame_timeout=FRAME
     }
     servers, redis = [], None
     scratch = Path(tempfile.mkdtemp(prefix="chat-check-"))
+    has_layer = BEHAVIOUR[stage].broadcasts  # a stage that only echoes has no channel layer
     try:
         require_project(project)
         why_no_redis = None
-        if stage == "part1_echo":
+        if not has_layer:
             redis_url = None
         elif redis_url != "auto":
-            why_no_redis = None if redis_url else NO_REDIS
+            why_no_redis = None if redis_url else no_redis()
         else:
             redis_url = None
             if os.environ.get("REDIS_URL"):
@@ -274,17 +215,18 @@ def run_check(stage, project, redis_url="auto", checks=None, frame_timeout=FRAME
                 redis = RedisServer().start()
                 redis_url = redis.url
             else:
-                why_no_redis = NO_REDIS
-        result["layer"] = "redis" if redis_url else ("memory" if stage != "part1_echo" else None)
+                why_no_redis = no_redis()
+        result["layer"] = "redis" if redis_url else ("memory" if has_layer else None)
         selected = contract.checks_for(stage, checkpoint_only=True)
         if checks is not None:
             selected = [c for c in selected if c.id in checks]
+        served = [c for c in selected if c.needs_server]
+        count = max((c.processes for c in served), default=1) if redis_url else 1
         # One after the other: a runserver may migrate db.sqlite3 as it starts (part4's does).
-        names = ["server-1", "server-2"] if redis_url else ["server-1"]
-        for name in names if any(c.needs_server for c in selected) else []:
-            servers.append(ProjectServer(project, scratch, redis_url, name).start())
-            servers[-1].wait_ready()
-        target = contract.Target(
+        for number in range(1, count + 1) if served else []:
+            servers.append(ProjectServer(project, scratch, redis_url, f"server-{number}"))
+            servers[-1].start()
+        served_project = contract.ServedProject(
             stage=stage,
             project=project,
             server=servers[0] if servers else None,
@@ -295,20 +237,21 @@ def run_check(stage, project, redis_url="auto", checks=None, frame_timeout=FRAME
             redis_url=redis_url,
             scratch=scratch,
         )
-        results = asyncio.run(contract.run_checks(target, selected))
+        results = asyncio.run(contract.run_checks(served_project, selected))
         result["checks"] = [explain(r, stage, project) for r in results]
         failed = [r for r in results if r.status == "fail"]
         result["status"] = "fail" if failed else "pass"
         result["exit_code"] = 1 if failed else 0
     except CannotCheck as error:
-        result["reason"] = error.reason
+        result["reason"] = error.reason.to_dict()
         result["log"] = error.log
         if error.mistake:
             result["mistake"] = error.mistake
-            result["hint"] = hint(error.mistake)
+            known = hint(error.mistake)
+            result["hint"] = known.to_dict() if known else None
     finally:
-        for server in servers:
-            server.terminate()
+        for server in servers:  # all asked at once, then each waited for
+            server.ask_to_stop()
         for server in servers:
             server.stop()
         if redis:
@@ -319,28 +262,29 @@ def run_check(stage, project, redis_url="auto", checks=None, frame_timeout=FRAME
 
 
 def require_project(project):
+    shown = display(project)
     if not project.is_dir():
         raise CannotCheck(
-            f"{display(project)} does not exist "
-            "(make it with `uv run python tools/start.py STAGE`)",
-            f"{display(project)} 폴더가 없습니다(`uv run python tools/start.py STAGE`로 만드세요)",
+            Text(
+                f"{shown} does not exist (make it with `uv run python tools/start.py STAGE`)",
+                f"{shown} 폴더가 없습니다(`uv run python tools/start.py STAGE`로 만드세요)",
+            )
         )
     manage = project / "manage.py"
     if not manage.is_file():
         raise CannotCheck(
-            f"{display(project)} has no manage.py, so it is not a Django project folder",
-            f"{display(project)}에 manage.py가 없어서 Django 프로젝트 폴더가 아닙니다",
+            Text(
+                f"{shown} has no manage.py, so it is not a Django project folder",
+                f"{shown}에 manage.py가 없어서 Django 프로젝트 폴더가 아닙니다",
+            )
         )
     if "django" not in manage.read_text(encoding="utf-8", errors="replace").lower():
         raise CannotCheck(
-            f"{display(project)}/manage.py is not Django's manage.py",
-            f"{display(project)}/manage.py가 Django의 manage.py가 아닙니다",
+            Text(
+                f"{shown}/manage.py is not Django's manage.py",
+                f"{shown}/manage.py가 Django의 manage.py가 아닙니다",
+            )
         )
-
-
-def hint(mistake):
-    entry = contract.load_catalogue().get(mistake)
-    return {"en": entry["en"], "ko": entry["ko"]} if entry else None
 
 
 def display(path):
@@ -358,7 +302,8 @@ def explain(r, stage, project):
     if r.status != "fail":
         return out
     look_at = r.look_at or "chat/consumers.py"
-    out["hint"] = hint(r.mistake) if r.mistake else None
+    known = hint(r.mistake) if r.mistake else None
+    out["hint"] = known.to_dict() if known else None
     out["look_at"] = display(project / look_at)
     out["notes"] = {lang: notes_section(stage, r.mistake, lang) for lang in ("en", "ko")}
     out["diff"] = (
@@ -372,30 +317,30 @@ def github_anchor(heading):
     return text.replace(" ", "-")
 
 
+def notes_anchor(text, mistake, lang):
+    """The anchor in a stage's notes to reread for this mistake: the heading above its
+    <!-- mistake: ID --> marker, else the common errors section; None when neither is there."""
+    found = heading_lines(text)
+    if mistake:
+        marker = f"<!-- mistake: {mistake} -->"
+        lines = text.splitlines()
+        at = next((i for i, line in enumerate(lines) if line.strip() == marker), None)
+        above = [title for i, _, title in found if at is not None and i < at]
+        if above:
+            return github_anchor(above[-1])
+    if any(title == ERRORS_SECTION[lang] for _, _, title in found):
+        return github_anchor(ERRORS_SECTION[lang])
+    return None
+
+
 def notes_section(stage, mistake, lang):
     """README(.ko).md#anchor of the notes' entry for this mistake, else their common errors."""
-    readme = ROOT / stage / ("README.ko.md" if lang == "ko" else "README.md")
+    readme = ROOT / stage / NOTES_FILE[lang]
     try:
-        lines = readme.read_text(encoding="utf-8").splitlines()
+        anchor = notes_anchor(readme.read_text(encoding="utf-8"), mistake, lang)
     except OSError:
-        return display(readme)
-    headings = [
-        (i, line.lstrip("#").strip()) for i, line in enumerate(lines) if line.startswith("#")
-    ]
-    if mistake:
-        marker = next(
-            (i for i, line in enumerate(lines) if line.strip() == f"<!-- mistake: {mistake} -->"),
-            None,
-        )
-        if marker is not None:
-            above = [h for i, h in headings if i < marker]
-            if above:
-                return f"{display(readme)}#{github_anchor(above[-1])}"
-    wanted = ("common errors", "자주 겪는", "흔한 오류", "자주 하는", "오류")
-    for _, heading in headings:
-        if any(w in heading.lower() for w in wanted):
-            return f"{display(readme)}#{github_anchor(heading)}"
-    return display(readme)
+        anchor = None
+    return f"{display(readme)}#{anchor}" if anchor else display(readme)
 
 
 # --- Output ------------------------------------------------------------------------------------
@@ -406,7 +351,7 @@ def colour(text, code, enabled):
 
 
 def render(result, lang, colours=False):
-    w = WORDS[lang]
+    w = {key: text[lang] for key, text in WORDS.items()}
     path = display(result["path"])
     if result["status"] == "error":
         lines = [w["error"].format(path=path, reason=result["reason"][lang])]
@@ -475,7 +420,7 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     project = Path(args.path) if args.path else ROOT / "workspace" / args.stage
-    result = run_check(args.stage, project)
+    result = check_project(args.stage, project)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")
     if args.json:

@@ -11,7 +11,16 @@ import tomllib
 import unicodedata
 
 from docs_hooks import Term, read_glossary
-from stage_diff import NOTES, START, changed_files
+from notes import (
+    FENCE,
+    FILES_SECTION,
+    NOTES,
+    NOTES_HEADINGS,
+    headings,
+    strip_code,
+    strip_code_blocks,
+)
+from stage_diff import START, changed_files
 from stages import ROOT, STAGES
 
 POSIX_LANGS = {"bash", "sh", "shell", "console", "zsh"}
@@ -19,49 +28,7 @@ POWERSHELL_LANGS = {"powershell", "ps1", "pwsh"}
 CMD_LANGS = {"bat", "batch", "cmd", "dosbatch", "doscon"}
 SHELL_LANGS = POSIX_LANGS | POWERSHELL_LANGS | CMD_LANGS
 
-NOTES_HEADINGS = {
-    "en": [
-        "Build it yourself",
-        "What this step teaches",
-        "Concepts",
-        "Files changed since the previous stage",
-        "Run it",
-        "What you should see",
-        "Exercises",
-        "Common errors",
-        "Where we differ from the official tutorial",
-    ],
-    "ko": [
-        "직접 만들어 보기",
-        "이 단계에서 배우는 것",
-        "핵심 개념",
-        "이전 단계에서 바뀐 파일",
-        "실행하기",
-        "확인하기",
-        "연습 문제",
-        "자주 만나는 오류",
-        "공식 튜토리얼과 다른 점",
-    ],
-}
-FILES_SECTION = {"en": "Files changed since the previous stage", "ko": "이전 단계에서 바뀐 파일"}
 TITLE = {"en": re.compile(r"^Part \d+: \S"), "ko": re.compile(r"^\d+부: \S")}
-
-# A fenced code block, also indented (inside a content tab or a list item).
-FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})\s*([\w+-]*)[^\n]*\n(.*?)^\1\2\s*$", re.S | re.M)
-
-
-def strip_code(text):
-    """The text with fenced code blocks blanked out (line count kept) and inline code removed."""
-    text = FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
-    return re.sub(r"`[^`\n]*`", "", text)
-
-
-def headings(text):
-    """[(level, title)] of the ATX headings outside code blocks."""
-    return [
-        (len(m.group(1)), m.group(2).strip())
-        for m in re.finditer(r"^(#{1,6})\s+(.+?)\s*#*\s*$", strip_code(text), re.M)
-    ]
 
 
 def code_blocks(text):
@@ -97,7 +64,7 @@ def parity_problems(english, korean):
 
 
 def notes_structure_problems(text, lang):
-    """How a stage's notes differ from the shared structure (docs: /tmp/notes_spec.md)."""
+    """How a stage's notes differ from the shared structure (NOTES_HEADINGS, tools/notes.py)."""
     found = headings(text)
     problems = []
     h1 = [title for level, title in found if level == 1]
@@ -172,12 +139,8 @@ def section(text, title):
 
 def listed_files(text, lang):
     """The paths listed (as "- `path`: ...") in the notes' files-changed section."""
-    body = strip_code_blocks_only(section(text, FILES_SECTION[lang]))
+    body = strip_code_blocks(section(text, FILES_SECTION[lang]))
     return re.findall(r"^[-*] `([^`]+)`", body, re.M)
-
-
-def strip_code_blocks_only(text):
-    return FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
 
 
 def declared_changes(path=None):
@@ -429,7 +392,7 @@ def shell_problems(text):
             command = command.removeprefix("$ ")
             problems += [(fence_line + 2 + offset, command, why) for why in posix_only(command)]
     paragraph = []  # (line index, line): a run of non-blank prose lines
-    for i, line in enumerate([*strip_code_blocks_only(text).splitlines(), ""]):
+    for i, line in enumerate([*strip_code_blocks(text).splitlines(), ""]):
         if line.strip():
             paragraph.append((i, line))
             continue
@@ -536,7 +499,7 @@ def emphasis_problems(text):
     """[(line number, text around it)] for `**`, `*`, `__` and `_` that GitHub would show as
     literal characters although they could open or close emphasis; outside code blocks."""
     comments = re.sub(r"<!--.*?-->", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
-    lines = strip_code_blocks_only(comments).splitlines()
+    lines = strip_code_blocks(comments).splitlines()
     units = []  # [(line number, text)] pieces of one inline text
     block = []
 

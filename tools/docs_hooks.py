@@ -12,11 +12,11 @@ line of its own, so every language's page gets the same content from one source:
 
 import re
 import sys
-import tomllib
 from collections import namedtuple
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lockfile import lock_packages  # noqa: E402
 from stage_diff import stage_diff, stage_dir, stage_files  # noqa: E402
 from stages import ROOT  # noqa: E402
 
@@ -91,16 +91,16 @@ def render_stage_diff(args):
     return fence(stage_diff(old, new), "diff")
 
 
-def locked_versions():
-    with open(ROOT / "uv.lock", "rb") as lock:
-        packages = {p["name"]: p["version"] for p in tomllib.load(lock)["package"]}
+def matrix_versions():
+    """[(package, version)] of the version matrix, as uv.lock pins them."""
+    packages = dict(lock_packages((ROOT / "uv.lock").read_text(encoding="utf-8")))
     return [(name, packages[name]) for name in MATRIX if name in packages]
 
 
 def render_version_matrix(lang):
     head = HEADERS[lang]["matrix"]
     rows = [f"| {head[0]} | {head[1]} |", "|---|---|"]
-    rows += [f"| `{name}` | {version} |" for name, version in locked_versions()]
+    rows += [f"| `{name}` | {version} |" for name, version in matrix_versions()]
     return "\n".join(rows)
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from packaging.markers import Marker
 from packaging.tags import compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import parse_wheel_filename
+from stages import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PYTHONS = [(3, 11), (3, 12), (3, 13), (3, 14)]
 # Every group but bench (only the benchmark uses it); dev = test + docs + linters.
 CONTRIBUTOR_GROUPS = ["dev", "docs", "test"]

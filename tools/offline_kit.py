@@ -31,9 +31,10 @@ import zipfile
 from pathlib import Path
 
 import lock_coverage as lc
+from lockfile import default_groups
 from packaging.utils import parse_wheel_filename
+from stages import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {t.key: t for t in lc.TARGETS}
 PYTHONS = {f"{major}.{minor}": (major, minor) for major, minor in lc.PYTHONS}
 
@@ -49,13 +50,6 @@ def this_platform():
     if key not in TARGETS:
         raise SystemExit(f"this machine ({sys.platform} {machine}) is not a workshop platform")
     return key
-
-
-def default_groups():
-    import tomllib
-
-    with open(ROOT / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)["tool"]["uv"].get("default-groups", [])
 
 
 def pip():

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import redis
 from stages import GENERATED, ROOT
 
 # A process group of its own, so stopping a server stops its autoreloader child too.
@@ -31,6 +32,15 @@ def port_is_closed(port):
     """Nothing listens on the loopback port any more."""
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def redis_answers(url, timeout=2):
+    """Does a Redis answer PING at this URL (password and TLS as the URL says)?"""
+    try:
+        with redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout) as r:
+            return r.ping()
+    except (redis.RedisError, OSError, ValueError):
+        return False
 
 
 def wait_until(check, timeout, what):
@@ -69,16 +79,10 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_until(self._answers, 10, f"redis-server on port {self.port}")
+        wait_until(
+            lambda: redis_answers(self.url, timeout=0.5), 10, f"redis-server on port {self.port}"
+        )
         return self
-
-    def _answers(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -89,14 +93,24 @@ class RedisServer:
 class StageServer:
     """A stage served the way a learner serves it: `python manage.py runserver` on a real port.
 
-    The stage folder is copied to a temporary directory first, so the run proves the stage stands
-    alone and the learner's own db.sqlite3 is never touched.
+    The stage folder is copied to a temporary directory first (unless workdir names a folder to
+    serve in place), so the run proves the stage stands alone and the learner's own db.sqlite3 is
+    never touched. The server's output goes to a log file in log_dir (default: beside workdir).
     """
 
     def __init__(
-        self, stage, redis_url=None, port=None, workdir=None, extra_env=None, reload=False
+        self,
+        stage,
+        redis_url=None,
+        port=None,
+        workdir=None,
+        extra_env=None,
+        reload=False,
+        log_dir=None,
+        name=None,
     ):
         self.stage = stage
+        self.name = name or stage  # names the log file
         self.reload = reload  # True: with Django's autoreloader, exactly as a learner starts it
         self.redis_url = redis_url
         self.port = port or free_port()
@@ -105,9 +119,11 @@ class StageServer:
         self.origin = self.base_url
         self._tmp = None
         self.workdir = Path(workdir) if workdir else None
+        self.log_dir = Path(log_dir) if log_dir else None
         self.extra_env = extra_env or {}
         self.proc = None
         self.log_path = None
+        self._log = None
 
     def command(self):
         """The server's command line, run in the stage folder: the learner's run command."""
@@ -115,6 +131,15 @@ class StageServer:
         return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", *reload]
 
     def start(self, timeout=30):
+        """launch(), then wait until it serves; on failure stop it and raise with its log."""
+        self.launch()
+        try:
+            wait_until(self.serves, timeout, f"{self.name} on port {self.port}")
+        except TimeoutError:
+            self.did_not_start(timeout)
+        return self
+
+    def launch(self):
         if self.workdir is None:
             self._tmp = tempfile.mkdtemp(prefix=f"{self.stage}-")
             self.workdir = Path(self._tmp) / self.stage
@@ -128,51 +153,67 @@ class StageServer:
             env["REDIS_URL"] = self.redis_url
         env["PYTHONUNBUFFERED"] = "1"
         env.update(self.extra_env)
-        self.log_path = self.workdir.parent / f"{self.stage}-{self.port}.log"
+        self.log_path = (self.log_dir or self.workdir.parent) / f"{self.name}-{self.port}.log"
         self._log = open(self.log_path, "ab")  # a restart in the same workdir appends
         if (self.workdir / "chat" / "migrations").is_dir():
-            # A stage with a model: its notes have the learner run migrate before runserver
+            # A project with a model: its notes have the learner run migrate before runserver.
+            # A failure shows in the log, and in what the server then does.
             migrate = [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"]
-            subprocess.run(migrate, cwd=self.workdir, env=env, stdout=self._log, check=True)
+            subprocess.run(migrate, cwd=self.workdir, env=env, stdout=self._log, stderr=self._log)
         self.proc = subprocess.Popen(
             self.command(),
             cwd=self.workdir,
             env=env,
+            stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             **OWN_GROUP,
         )
-        try:
-            wait_until(self.serves, timeout, f"{self.stage} on port {self.port}")
-        except TimeoutError:
-            log = self.log()  # read before stop() removes the temporary directory
-            self.stop()
-            raise TimeoutError(f"{self.stage} did not start; its log:\n{log}") from None
         return self
 
     def serves(self):
-        """True once /chat/ answers 200; raises if the process has exited."""
+        """True once /chat/ answers 200; exited() if the process has ended."""
         if self.proc.poll() is not None:
-            raise RuntimeError(f"{self.stage} exited with {self.proc.returncode}:\n{self.log()}")
+            self.exited()
         try:
             with urllib.request.urlopen(self.base_url + "/chat/", timeout=1) as r:
                 return r.status == 200
         except OSError:
             return False
 
+    def exited(self):
+        """The server process ended before it served."""
+        raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log()}")
+
+    def did_not_start(self, timeout):
+        """It did not serve within timeout seconds (it is still running)."""
+        log = self.log()  # read before stop() removes the temporary directory
+        self.stop()
+        raise TimeoutError(f"{self.name} did not start; its log:\n{log}") from None
+
     def log(self):
-        return self.log_path.read_text(errors="replace") if self.log_path else ""
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except (AttributeError, OSError):  # not started, or its folder is gone
+            return ""
+
+    def ask_to_stop(self, sig=signal.SIGTERM):
+        """Signal the server's whole process group (the autoreloader's parent and its server
+        child, or the one --noreload process) without waiting; Ctrl+Break on Windows."""
+        if self.proc and self.proc.poll() is None:
+            try:
+                if os.name == "nt":
+                    self.proc.send_signal(signal.CTRL_BREAK_EVENT)
+                else:
+                    os.killpg(self.proc.pid, sig)
+            except OSError:
+                pass
 
     def halt(self, sig=signal.SIGTERM, timeout=5):
-        """Signal the server's whole process group (the autoreloader's parent and its server
-        child, or the one --noreload process) and wait; SIGKILL what is left after `timeout`.
-        On Windows: Ctrl+Break to the group, then end the process tree.
-        The workdir stays, so `start()` can serve it again on the same port."""
+        """ask_to_stop() and wait; kill what is left after `timeout` (on Windows, the process
+        tree). The workdir stays, so `start()` can serve it again on the same port."""
+        self.ask_to_stop(sig)
         if self.proc and self.proc.poll() is None:
-            if os.name == "nt":
-                self.proc.send_signal(signal.CTRL_BREAK_EVENT)
-            else:
-                os.killpg(self.proc.pid, sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -184,10 +225,10 @@ class StageServer:
             else:
                 try:  # whatever is left of the group, e.g. a server child its parent left behind
                     os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
+                except (ProcessLookupError, PermissionError):
                     pass
             self.proc.wait()
-        if getattr(self, "_log", None):
+        if self._log:
             self._log.close()
             self._log = None
 

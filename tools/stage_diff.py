@@ -19,16 +19,16 @@ import fnmatch
 import functools
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_along import SECRET_KEY_LINE, fresh_project  # noqa: E402
+from notes import NOTES  # noqa: E402
 from stages import GENERATED, ROOT, STAGES  # noqa: E402
 
 START = "startproject"
-NOTES = ("README.md", "README.ko.md")
 
 
 def is_generated(rel_path):
@@ -37,16 +37,13 @@ def is_generated(rel_path):
 
 @functools.cache
 def startproject_dir():
-    """A fresh `startproject mysite` + `startapp chat`, made once per process."""
-    target = Path(tempfile.mkdtemp(prefix="startproject-"))
-    atexit.register(shutil.rmtree, target, ignore_errors=True)
-    run = functools.partial(subprocess.run, check=True, capture_output=True, cwd=target)
-    run([sys.executable, "-m", "django", "startproject", "mysite", "."])
-    run([sys.executable, "-m", "django", "startapp", "chat"])
+    """A fresh startproject + startapp (build_along.fresh_project), its random SECRET_KEY replaced
+    by a fixed placeholder so the diff is stable; made once per process."""
+    target = Path(tempfile.mkdtemp(prefix="startproject-")) / "project"
+    atexit.register(shutil.rmtree, target.parent, ignore_errors=True)
+    shutil.copytree(fresh_project(), target)
     settings = target / "mysite" / "settings.py"
-    settings.write_text(
-        re.sub(r"^SECRET_KEY = .*$", "SECRET_KEY = '<random>'", settings.read_text(), flags=re.M)
-    )
+    settings.write_text(SECRET_KEY_LINE.sub("SECRET_KEY = '<random>'", settings.read_text()))
     return target
 
 

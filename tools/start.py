@@ -13,33 +13,33 @@ import shutil
 import sys
 from pathlib import Path
 
+from bilingual import Text
 from build_along import start_folder
 from check import default_lang, display
+from notes import BUILD_SECTION, NOTES_FILE
 from stages import ROOT, STAGES
 
-NOTES = {"en": ("README.md", "Build it yourself"), "ko": ("README.ko.md", "직접 만들어 보기")}
-
 TEXT = {
-    "en": {
-        "exists": "{path} already exists: pass --force to replace it (what you changed there is "
-        "lost), or keep working in it.",
-        "made": "Made {path} ({how}).",
-        "fresh": "a fresh startproject + startapp",
-        "copy": "a copy of {previous}",
-        "next": "Next: open {notes} (section \u201c{section}\u201d) and make each step's change "
-        "in {path}.",
-        "check": "When you are done: uv run python tools/check.py {stage}",
-    },
-    "ko": {
-        "exists": "{path} 폴더가 이미 있습니다. 새로 만들려면 --force를 붙이세요(그 폴더에서 바꾼 "
+    "exists": Text(
+        "{path} already exists: pass --force to replace it (what you changed there is lost), or "
+        "keep working in it.",
+        "{path} 폴더가 이미 있습니다. 새로 만들려면 --force를 붙이세요(그 폴더에서 바꾼 "
         "내용은 사라집니다). 아니면 그 폴더에서 계속 작업하세요.",
-        "made": "{path} 폴더를 만들었습니다({how}).",
-        "fresh": "startproject + startapp으로 새로 만든 프로젝트",
-        "copy": "{previous} 복사본",
-        "next": "다음: {notes}의 \u201c{section}\u201d 절을 열고, 각 단계의 변경을 {path}에서 "
+    ),
+    "made": Text("Made {path} ({how}).", "{path} 폴더를 만들었습니다({how})."),
+    "fresh": Text(
+        "a fresh startproject + startapp", "startproject + startapp으로 새로 만든 프로젝트"
+    ),
+    "copy": Text("a copy of {previous}", "{previous} 복사본"),
+    "next": Text(
+        "Next: open {notes} (section \u201c{section}\u201d) and make each step's change in {path}.",
+        "다음: {notes}의 \u201c{section}\u201d 절을 열고, 각 단계의 변경을 {path}에서 "
         "직접 해 보세요.",
-        "check": "다 했으면: uv run python tools/check.py {stage}",
-    },
+    ),
+    "check": Text(
+        "When you are done: uv run python tools/check.py {stage}",
+        "다 했으면: uv run python tools/check.py {stage}",
+    ),
 }
 
 
@@ -51,7 +51,7 @@ def main(argv=None):
     parser.add_argument("--dest", type=Path, help="make the folder here instead of workspace/STAGE")
     args = parser.parse_args(argv)
     lang = args.lang or default_lang()
-    text = TEXT[lang]
+    text = {key: words[lang] for key, words in TEXT.items()}
     dest = args.dest or ROOT / "workspace" / args.stage
     if dest.exists():
         if not args.force:
@@ -61,13 +61,9 @@ def main(argv=None):
     start_folder(args.stage, dest)
     index = STAGES.index(args.stage)
     how = text["fresh"] if index == 0 else text["copy"].format(previous=STAGES[index - 1])
-    readme, section = NOTES[lang]
     print(text["made"].format(path=display(dest), how=how))
-    print(
-        text["next"].format(
-            notes=display(ROOT / args.stage / readme), section=section, path=display(dest)
-        )
-    )
+    notes = display(ROOT / args.stage / NOTES_FILE[lang])
+    print(text["next"].format(notes=notes, section=BUILD_SECTION[lang], path=display(dest)))
     check = args.stage if args.dest is None else f"{args.stage} {display(dest)}"
     print(text["check"].format(stage=check))
     return 0

@@ -7,7 +7,6 @@ shows a reader), and the pub/sub layer is chosen by a settings module written in
 """
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from servers import StageServer, free_port, wait_until
 from stages import GENERATED, ROOT
+from unified_diff import apply_diff, file_diffs
 
 TUNING_DIR = Path(__file__).resolve().parent / "tuning"
 # In the order they are applied: each is a unified diff against part3_async, from the repo root.
@@ -36,30 +36,13 @@ CHANNEL_LAYERS = {"default": {
 '''
 
 
-def apply_diff(diff, workdir):
+def apply_stage_diff(diff, workdir):
     """Apply a unified diff written against a stage (paths a/<stage>/<file>) to a copy of that
-    stage. Hunks are matched by their text, not their line numbers, and each must match once."""
-    for chunk in re.split(r"^--- ", diff, flags=re.M)[1:]:
-        lines = chunk.splitlines(keepends=True)
-        target = lines[1].removeprefix("+++ ").strip().removeprefix("b/")
+    stage, by the rules of tools/unified_diff.py (DiffError when a hunk does not match)."""
+    for target, body in file_diffs(diff):
         path = Path(workdir, *Path(target).parts[1:])
-        text = path.read_text()
-        hunks, hunk = [], None
-        for line in lines[2:]:
-            if line.startswith("@@"):
-                hunk = []
-                hunks.append(hunk)
-            elif hunk is not None and line[:1] in (" ", "-", "+"):
-                hunk.append(line)
-            elif hunk is not None and line.strip() == "":
-                hunk.append(" " + line)  # an editor may strip a blank context line
-        for hunk in hunks:
-            old = "".join(line[1:] for line in hunk if line[0] in " -")
-            new = "".join(line[1:] for line in hunk if line[0] in " +")
-            if text.count(old) != 1:
-                raise ValueError(f"a hunk of the diff does not match {target} exactly once")
-            text = text.replace(old, new)
-        path.write_text(text)
+        text = path.read_text(encoding="utf-8")
+        path.write_text(apply_diff(text, body, where=target), encoding="utf-8")
 
 
 def copy_stage(stage, parent, tuning=()):
@@ -69,7 +52,7 @@ def copy_stage(stage, parent, tuning=()):
     (workdir / "mysite" / "bench_settings.py").write_text(PUBSUB_SETTINGS)
     for name in TUNING:  # always in the same order, whatever order the target lists them
         if name in tuning:
-            apply_diff(TUNING[name].read_text(), workdir)
+            apply_stage_diff(TUNING[name].read_text(), workdir)
     return workdir
 
 

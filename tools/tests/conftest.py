@@ -12,6 +12,7 @@ import shutil
 
 import browsers
 import pytest
+from install_hints import redis_install
 from servers import RedisServer, StageServer
 
 pytest_plugins = ["stage_markers"]  # -m part1_echo ... -m repo: see stage_markers.py
@@ -19,8 +20,7 @@ pytest_plugins = ["stage_markers"]  # -m part1_echo ... -m repo: see stage_marke
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 HOW_TO_GET = {
-    "redis": "install redis-server (apt-get install redis-server, brew install redis) "
-    "or set REDIS_URL",
+    "redis": f"{redis_install().en}; or set REDIS_URL",
     "browser": browsers.install_hint(),
     # Groups outside a learner's `uv sync` (pyproject's default-groups is `test` only).
     "the docs group": "`uv sync --group docs` (or `uv sync --group dev`, which includes it)",
@@ -40,6 +40,34 @@ def needs_group(group, module):
     """Skip (fail in CI) unless `module`, which the opt-in dependency `group` brings, imports."""
     if importlib.util.find_spec(module) is None:
         missing(f"the {group} group", f"no {module} here")
+
+
+BROWSER_NAMES = {name for _, _, names in browsers.KINDS for name in names}
+
+
+def fake_path(tmp_path, drop=(), add=None):
+    """A PATH holding every program of the current PATH except the browsers and `drop`, plus
+    `add` ({name: target or script text})."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    add = add or {}
+    left_out = BROWSER_NAMES | set(drop) | set(add)  # a stand-in never writes through a link
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for entry in os.scandir(directory):
+            target = bin_dir / entry.name
+            if entry.name in left_out or os.path.lexists(target):
+                continue
+            target.symlink_to(entry.path)
+    for name, what in add.items():
+        program = bin_dir / name
+        if os.path.isabs(what):
+            program.symlink_to(what)
+        else:
+            program.write_text(what)
+            program.chmod(0o755)
+    return str(bin_dir)
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +94,7 @@ def stage_servers(request):
     """Start (once per test session and worker) a stage server for a (stage, layer) pair.
 
     layer is "memory" or "redis"; part1 has no channel layer, so it is always "memory".
-    instance=2 (3, ...) gives another process of the same stage and layer.
+    instance=2 (or any other label) gives another process of the same stage and layer.
     """
     started = {}
 

@@ -9,38 +9,12 @@ import sys
 
 import browsers
 import pytest
-from conftest import missing
+from conftest import fake_path, missing
 from stages import GENERATED, ROOT
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
-BROWSER_NAMES = {name for _, _, names in browsers.KINDS for name in names}
 HERE = "tools/tests/test_browsers.py"
-
-
-def fake_path(tmp_path, drop=(), add=None):
-    """A PATH holding every program of the current PATH except the browsers and `drop`, plus
-    `add` ({name: target or script text})."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    add = add or {}
-    left_out = BROWSER_NAMES | set(drop) | set(add)  # a stand-in never writes through a link
-    for directory in os.environ["PATH"].split(os.pathsep):
-        if not os.path.isdir(directory):
-            continue
-        for entry in os.scandir(directory):
-            target = bin_dir / entry.name
-            if entry.name in left_out or os.path.lexists(target):
-                continue
-            target.symlink_to(entry.path)
-    for name, what in add.items():
-        program = bin_dir / name
-        if os.path.isabs(what):
-            program.symlink_to(what)
-        else:
-            program.write_text(what)
-            program.chmod(0o755)
-    return str(bin_dir)
 
 
 def real_chromium():

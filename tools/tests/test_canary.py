@@ -5,6 +5,7 @@ import re
 
 import canary
 import pytest
+from lockfile import lock_packages
 from stages import ROOT
 
 LOCKED = {
@@ -65,7 +66,7 @@ def row(output, package):
 
 
 def test_reads_locked_versions_and_pins_the_test_tools_from_the_real_lock():
-    locked = canary.locked_versions((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked = dict(lock_packages((ROOT / "uv.lock").read_text(encoding="utf-8")))
     assert canary.series(locked["django"]) == (5, 2)
     assert set(canary.PACKAGES) <= set(locked)
     pins = canary.test_tool_pins((ROOT / "pyproject.toml").read_text(encoding="utf-8"), locked)

@@ -8,7 +8,6 @@ starting point, pass the checker.
 
 import json
 import os
-import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -16,17 +15,18 @@ from concurrent.futures import ThreadPoolExecutor
 import check
 import contract
 import pytest
-from stages import ROOT, STAGES
+from contract.catalogue import apply_mistake, load_catalogue
+from stages import BEHAVIOUR, ROOT, STAGES
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
-CATALOGUE = contract.load_catalogue()
+CATALOGUE = load_catalogue()
 MISTAKES = sorted(CATALOGUE, key=lambda m: (STAGES.index(CATALOGUE[m]["stage"]), m))
 
 # part4's checkpoint runs the learner's suite twice (about 35 s): CI runs it in the slow step.
-slow_on_part4 = {stage: [pytest.mark.slow] if stage == "part4_tests" else [] for stage in STAGES}
-# From part2 on the reference check runs two processes on one Redis.
-on_redis = {stage: [pytest.mark.redis] if stage != "part1_echo" else [] for stage in STAGES}
+slow_on_part4 = {s: [pytest.mark.slow] if BEHAVIOUR[s].own_tests else [] for s in STAGES}
+# From part2 on (a channel layer) the reference check runs two processes on one Redis.
+on_redis = {s: [pytest.mark.redis] if BEHAVIOUR[s].broadcasts else [] for s in STAGES}
 
 
 def cli(*args, cwd=ROOT, env=None):
@@ -51,8 +51,8 @@ def rendered(result):
 )
 def test_reference_stage_passes(stage, request):
     # Two processes on one Redis from part2 on (in CI a missing redis-server is an error).
-    redis_url = request.getfixturevalue("redis_url") if stage != "part1_echo" else None
-    result = check.run_check(stage, ROOT / stage, redis_url=redis_url)
+    redis_url = request.getfixturevalue("redis_url") if BEHAVIOUR[stage].broadcasts else None
+    result = check.check_project(stage, ROOT / stage, redis_url=redis_url)
     english, korean = rendered(result)
     assert result["exit_code"] == 0, english
     assert all(c["status"] == "ok" for c in result["checks"]), english
@@ -63,7 +63,7 @@ def test_reference_stage_passes(stage, request):
 
 
 def test_without_redis_the_two_process_check_says_how_to_enable_it():
-    result = check.run_check("part2_groups", ROOT / "part2_groups", redis_url=None)
+    result = check.check_project("part2_groups", ROOT / "part2_groups", redis_url=None)
     english, korean = rendered(result)
     assert result["exit_code"] == 0, english
     assert "[skip] Two server processes on one Redis share the room (no Redis here" in english
@@ -73,10 +73,11 @@ def test_without_redis_the_two_process_check_says_how_to_enable_it():
 
 
 def only_what_diagnoses(mistake):
-    """part4's mistakes run only the check that catches them (and what it needs): the rest of
-    part4's checkpoint is the suite run twice, proven by test_reference_stage_passes."""
+    """A stage with its own tests (part4) runs only the check that catches the mistake (and what
+    it needs): the rest of its checkpoint is the suite run twice, proven by
+    test_reference_stage_passes."""
     entry = CATALOGUE[mistake]
-    if entry["stage"] != "part4_tests":
+    if not BEHAVIOUR[entry["stage"]].own_tests:
         return None
     chk = next(c for c in contract.checks_for(entry["stage"]) if c.id == entry["check"])
     return {chk.id, *chk.needs}
@@ -84,9 +85,9 @@ def only_what_diagnoses(mistake):
 
 def diagnose(mistake, tmp):
     entry = CATALOGUE[mistake]
-    project = contract.apply_mistake(mistake, tmp / mistake / entry["stage"])
+    project = apply_mistake(mistake, tmp / mistake / entry["stage"])
     # In memory, one server process: two processes on Redis are not needed to tell any of these.
-    return check.run_check(
+    return check.check_project(
         entry["stage"],
         project,
         redis_url=None,
@@ -130,37 +131,11 @@ def test_catalogued_mistake_is_named_with_its_hint(mistake, diagnosed):
     assert caught["diff"].endswith(f"{stage}/{entry['file']}")
 
 
-def test_catalogue_is_complete():
-    """At least 12 mistakes, each with a stage, a check, a file and both hints."""
-    assert len(CATALOGUE) >= 12
-    checks = {c.id for stage in STAGES for c in contract.checks_for(stage, checkpoint_only=True)}
-    for mistake, entry in CATALOGUE.items():
-        assert entry["stage"] in STAGES, mistake
-        assert entry["check"] in checks, mistake
-        assert entry["en"].strip() and entry["ko"].strip(), mistake
-        assert re.search(r"[가-힣]", entry["ko"]) and "니다" in entry["ko"], mistake
-        assert entry["change"], mistake
-
-
-MARKER = re.compile(r"^<!-- mistake: ([\w-]+) -->$", re.M)
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_notes_mark_each_catalogued_mistake(stage):
-    """Every <!-- mistake: ID --> in a stage's notes names a catalogued mistake of that stage,
-    and every catalogued mistake has its entry in both README.md and README.ko.md."""
-    ours = {m for m, e in CATALOGUE.items() if e["stage"] == stage}
-    for readme in ("README.md", "README.ko.md"):
-        marked = MARKER.findall((ROOT / stage / readme).read_text(encoding="utf-8"))
-        assert set(marked) <= ours, f"{stage}/{readme}: {set(marked) - ours} not catalogued"
-        assert ours <= set(marked), f"{stage}/{readme}: no entry for {ours - set(marked)}"
-
-
 # --- Exit codes, --json, --lang ----------------------------------------------------------------
 
 
 def test_json_and_exit_codes_from_the_command_line(tmp_path):
-    project = contract.apply_mistake("echo-not-json", tmp_path / "part1_echo")
+    project = apply_mistake("echo-not-json", tmp_path / "part1_echo")
     done = cli("part1_echo", str(project), "--json")
     assert done.returncode == 1, done.stdout + done.stderr
     result = json.loads(done.stdout)
@@ -200,7 +175,7 @@ def test_a_folder_that_is_not_a_django_project_gets_exit_2(tmp_path, lang):
 
 
 def test_a_server_that_does_not_start_gets_exit_2_with_its_traceback(tmp_path):
-    project = contract.apply_mistake("no-as-asgi", tmp_path / "part1_echo")
+    project = apply_mistake("no-as-asgi", tmp_path / "part1_echo")
     settings = project / "mysite" / "settings.py"
     settings.write_text(settings.read_text() + "\nthis is not python(\n")
     done = cli("part1_echo", str(project), "--lang", "en")
@@ -268,5 +243,5 @@ def test_part1_built_step_by_step_passes_the_checker(tmp_path):
     done = start("part1_echo", "--dest", str(dest))
     assert done.returncode == 0, done.stderr
     build_along.apply(ROOT / "part1_echo" / "README.md", dest)
-    result = check.run_check("part1_echo", dest)
+    result = check.check_project("part1_echo", dest)
     assert result["exit_code"] == 0, check.render(result, "en")

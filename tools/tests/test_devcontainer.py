@@ -15,10 +15,11 @@ import urllib.request
 
 import doctor
 import pytest
+import redis
 import websockets
 from chat_client import recv_json, say
 from conftest import missing
-from servers import StageServer, free_port
+from servers import StageServer, free_port, redis_answers
 from stages import ROOT, STAGES
 
 # One worker: the module's server (or clone) is started once.
@@ -71,15 +72,6 @@ def test_post_create_command_installs_the_locked_environment(config):
     assert dry.returncode == 0, dry.stderr
 
 
-def redis_answers(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 @pytest.mark.redis
 def test_post_start_command_starts_redis(config):
     command = shlex.split(config["postStartCommand"])
@@ -88,20 +80,18 @@ def test_post_start_command_starts_redis(config):
         missing("redis")
     # The container's own command, on a free port instead of 6379 (which may be taken here).
     port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
     subprocess.run([*command, "--port", str(port), "--bind", "127.0.0.1"], check=True)
     try:
         deadline = time.monotonic() + 10
-        while not redis_answers(port) and time.monotonic() < deadline:
+        while not redis_answers(url, timeout=0.5) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert redis_answers(port)
+        assert redis_answers(url)
         # redis.env (REDIS_URL=redis://localhost:6379/0) reaches it at the default port.
         assert "6379" not in command
     finally:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
-                s.sendall(b"SHUTDOWN NOSAVE\r\n")
-        except OSError:  # it never started
-            pass
+        with redis.Redis.from_url(url, socket_timeout=2) as r:
+            r.shutdown(nosave=True)  # quiet when it never started
 
 
 def test_every_stage_port_is_forwarded_and_labelled(config):

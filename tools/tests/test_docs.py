@@ -6,10 +6,11 @@ Each checker in tools/docs_checks.py is also run on a small broken example, to s
 import os
 from pathlib import Path
 
-import docs_checks as checks
+import docs_checks
 import pytest
 import stage_diff
 from docs_hooks import expand, read_glossary
+from notes import NOTES, NOTES_HEADINGS
 from stages import ROOT, STAGES
 
 # One worker: the fresh startproject behind part1's diff is made once per process.
@@ -43,14 +44,14 @@ def korean_texts():
 def test_every_readme_has_a_korean_twin_with_the_same_structure(readme):
     korean = readme.with_name("README.ko.md")
     assert korean.is_file(), f"{korean.relative_to(ROOT)} is missing"
-    assert checks.parity_problems(read(readme), read(korean)) == []
+    assert docs_checks.parity_problems(read(readme), read(korean)) == []
 
 
 @pytest.mark.parametrize("page", ENGLISH_PAGES, ids=lambda p: p.name)
 def test_every_docs_page_has_a_korean_twin_with_the_same_structure(page):
     korean = page.with_name(page.stem + ".ko.md")
     assert korean.is_file(), f"docs/{korean.name} is missing"
-    assert checks.parity_problems(read(page), read(korean)) == []
+    assert docs_checks.parity_problems(read(page), read(korean)) == []
 
 
 def test_no_korean_page_without_an_english_one():
@@ -62,17 +63,19 @@ def test_no_korean_page_without_an_english_one():
 
 def test_parity_catches_differences():
     english = "# T\n\n## A\n\n```bash\nuv run pytest\n```\n\n```python\nx = 1\n```\n"
-    assert checks.parity_problems(english, english.replace("# T", "# 제목")) == []
+    assert docs_checks.parity_problems(english, english.replace("# T", "# 제목")) == []
     # Translated shell comments are fine; a different command is not.
     commented = english.replace("uv run pytest", "# 테스트\nuv run pytest")
-    assert checks.parity_problems(english, commented) == []
-    assert checks.parity_problems(english, english.replace("## A", "### A"))
-    assert checks.parity_problems(english, english.replace("## A\n", "## A\n\n## B\n"))
-    assert checks.parity_problems(english, english.replace("uv run pytest", "uv run pytest -x"))
-    assert checks.parity_problems(english, english.replace("```python", "```py"))
-    assert checks.parity_problems(english, english.split("```python")[0])
+    assert docs_checks.parity_problems(english, commented) == []
+    assert docs_checks.parity_problems(english, english.replace("## A", "### A"))
+    assert docs_checks.parity_problems(english, english.replace("## A\n", "## A\n\n## B\n"))
+    assert docs_checks.parity_problems(
+        english, english.replace("uv run pytest", "uv run pytest -x")
+    )
+    assert docs_checks.parity_problems(english, english.replace("```python", "```py"))
+    assert docs_checks.parity_problems(english, english.split("```python")[0])
     # A heading inside a code block is not a heading.
-    assert checks.headings("```bash\n# comment\n```\n## Real\n") == [(2, "Real")]
+    assert docs_checks.headings("```bash\n# comment\n```\n## Real\n") == [(2, "Real")]
 
 
 # --- One command for every shell ----------------------------------------------------------------
@@ -88,7 +91,7 @@ def shell_checked_texts():
 def test_every_command_runs_in_bash_powershell_and_cmd_or_shows_each_form(path):
     found = [
         f"{path.relative_to(ROOT).as_posix()}:{line}: `{command}`: {why}"
-        for line, command, why in checks.shell_problems(read(path))
+        for line, command, why in docs_checks.shell_problems(read(path))
     ]
     assert found == [], "\n".join(found)
 
@@ -105,7 +108,7 @@ def test_shell_check_catches_posix_only_syntax():
         "docker compose up -d redis  # in the background: docker's own -d",
     ]
     for command in good:
-        assert checks.posix_only(command) == [], command
+        assert docs_checks.posix_only(command) == [], command
     bad = {
         "REDIS_URL=redis://localhost:6379/0 uv run pytest": "VAR=value",
         'DJANGO_ALLOWED_HOSTS="localhost 127.0.0.1"': "VAR=value",
@@ -127,7 +130,7 @@ def test_shell_check_catches_posix_only_syntax():
         "uv run pytest \\": "continuation",
     }
     for command, why in bad.items():
-        problems = checks.posix_only(command)
+        problems = docs_checks.posix_only(command)
         assert any(why in p for p in problems), (command, problems)
 
 
@@ -156,12 +159,12 @@ After the tabs.
 
 
 def test_shell_check_accepts_a_posix_form_with_its_siblings_only():
-    assert checks.shell_problems(TABS) == []
+    assert docs_checks.shell_problems(TABS) == []
     # A tab group without its cmd form, or the POSIX block outside the group, is a problem.
     no_cmd = TABS.split('=== "cmd"')[0]
-    assert [line for line, _, _ in checks.shell_problems(no_cmd)] == [6]
+    assert [line for line, _, _ in docs_checks.shell_problems(no_cmd)] == [6]
     outside = TABS.replace("After the tabs.", "```bash\nexport A=1\n```")
-    assert [line for line, _, _ in checks.shell_problems(outside)] == [22]
+    assert [line for line, _, _ in docs_checks.shell_problems(outside)] == [22]
     # Labelled list items in a README: each shell's form on its own line.
     labelled = (
         "Activate it:\n\n"
@@ -169,16 +172,19 @@ def test_shell_check_accepts_a_posix_form_with_its_siblings_only():
         "- PowerShell: `.venv\\Scripts\\Activate.ps1`\n"
         "- cmd: `.venv\\Scripts\\activate.bat`\n"
     )
-    assert checks.shell_problems(labelled) == []
+    assert docs_checks.shell_problems(labelled) == []
     unlabelled = labelled.replace("- cmd: `.venv\\Scripts\\activate.bat`\n", "")
-    assert [line for line, _, _ in checks.shell_problems(unlabelled)] == [3]
+    assert [line for line, _, _ in docs_checks.shell_problems(unlabelled)] == [3]
     # Inline commands in prose; a file's `NAME=value` line alone is no command.
     prose = "Run `REDIS_URL=redis://localhost:6379/0 uv run\npytest` now.\n"
-    assert [line for line, _, _ in checks.shell_problems(prose)] == [1]
-    assert checks.shell_problems("`redis.env` holds `REDIS_URL=redis://localhost:6379/0`.\n") == []
+    assert [line for line, _, _ in docs_checks.shell_problems(prose)] == [1]
+    assert (
+        docs_checks.shell_problems("`redis.env` holds `REDIS_URL=redis://localhost:6379/0`.\n")
+        == []
+    )
     # Output in a console block is not a command; its `$ ` lines are.
     console = "```console\n$ uv run pytest && echo ok\nok && done\n```\n"
-    assert [line for line, _, _ in checks.shell_problems(console)] == [2]
+    assert [line for line, _, _ in docs_checks.shell_problems(console)] == [2]
 
 
 # --- The stage notes ------------------------------------------------------------------------------
@@ -189,46 +195,52 @@ def test_stage_notes_follow_the_shared_structure(stage):
     for lang, name in (("en", "README.md"), ("ko", "README.ko.md")):
         note = ROOT / stage / name
         assert note.is_file(), f"{stage}/{name} is missing"
-        assert checks.notes_structure_problems(read(note), lang) == [], f"{stage}/{name}"
+        assert docs_checks.notes_structure_problems(read(note), lang) == [], f"{stage}/{name}"
 
 
 def test_notes_structure_catches_a_missing_or_misplaced_section():
-    good = "# Part 9: X\n\n" + "".join(f"## {h}\n\ntext\n\n" for h in checks.NOTES_HEADINGS["en"])
-    assert checks.notes_structure_problems(good, "en") == []
-    assert checks.notes_structure_problems(good.replace("## Run it\n", ""), "en")
-    assert checks.notes_structure_problems(good.replace("# Part 9: X", "# Nine"), "en")
+    good = "# Part 9: X\n\n" + "".join(f"## {h}\n\ntext\n\n" for h in NOTES_HEADINGS["en"])
+    assert docs_checks.notes_structure_problems(good, "en") == []
+    assert docs_checks.notes_structure_problems(good.replace("## Run it\n", ""), "en")
+    assert docs_checks.notes_structure_problems(good.replace("# Part 9: X", "# Nine"), "en")
     swapped = good.replace("## Exercises", "## TMP").replace("## Run it", "## Exercises")
-    assert checks.notes_structure_problems(swapped.replace("## TMP", "## Run it"), "en")
+    assert docs_checks.notes_structure_problems(swapped.replace("## TMP", "## Run it"), "en")
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_files_changed_sections_agree_with_stage_changes_toml(stage):
     toml = ROOT / "tools" / "stage_changes.toml"
     assert toml.is_file(), "tools/stage_changes.toml is missing"
-    declared = checks.declared_changes(toml).get(stage)
+    declared = docs_checks.declared_changes(toml).get(stage)
     for lang, name in (("en", "README.md"), ("ko", "README.ko.md")):
         assert (ROOT / stage / name).is_file(), f"{stage}/{name} is missing"
-        listed = checks.listed_files(read(ROOT / stage / name), lang)
-        assert checks.files_section_problems(listed, declared, stage) == [], f"{stage}/{name}"
+        listed = docs_checks.listed_files(read(ROOT / stage / name), lang)
+        assert docs_checks.files_section_problems(listed, declared, stage) == [], f"{stage}/{name}"
 
 
 def test_files_section_check_catches_missing_extra_and_repeated_files():
     note = "## Files changed since the previous stage\n\n- `a.py`: x\n- `chat/tests/t.py`: y\n"
-    listed = checks.listed_files(note, "en")
+    listed = docs_checks.listed_files(note, "en")
     assert listed == ["a.py", "chat/tests/t.py"]
-    assert checks.files_section_problems(listed, ["a.py", "chat/tests/**"], "part2_groups") == []
-    assert checks.files_section_problems(listed, ["a.py", "b.py", "chat/tests/**"], "part2_groups")
-    assert checks.files_section_problems(listed, ["chat/tests/**"], "part2_groups")
-    assert checks.files_section_problems([*listed, "a.py"], ["a.py", "chat/**"], "part2_groups")
+    assert (
+        docs_checks.files_section_problems(listed, ["a.py", "chat/tests/**"], "part2_groups") == []
+    )
+    assert docs_checks.files_section_problems(
+        listed, ["a.py", "b.py", "chat/tests/**"], "part2_groups"
+    )
+    assert docs_checks.files_section_problems(listed, ["chat/tests/**"], "part2_groups")
+    assert docs_checks.files_section_problems(
+        [*listed, "a.py"], ["a.py", "chat/**"], "part2_groups"
+    )
     # Without a declared list, the real changes from the previous stage count.
     real = stage_diff.changed_files("part2_groups", "part3_async")
-    assert checks.files_section_problems(real, None, "part3_async") == []
-    assert checks.files_section_problems([], None, "part3_async")
+    assert docs_checks.files_section_problems(real, None, "part3_async") == []
+    assert docs_checks.files_section_problems([], None, "part3_async")
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_diff_blocks_in_the_notes_are_the_real_diffs(stage):
-    for name in stage_diff.NOTES:
+    for name in NOTES:
         note = ROOT / stage / name
         if note.is_file():
             stale = stage_diff.stale_diff_blocks(read(note))
@@ -249,6 +261,7 @@ def test_stale_diff_blocks_are_found_and_refreshed():
 
 
 # --- The glossary ---------------------------------------------------------------------------------
+
 
 def rel(path):
     return path.relative_to(ROOT).as_posix()
@@ -289,27 +302,27 @@ def test_glossary_page_shows_which_terms_are_glossed():
 
 @pytest.mark.parametrize("path", korean_texts(), ids=rel)
 def test_korean_texts_use_the_glossary_terms(path):
-    assert checks.glossary_problems(read(path)) == []
+    assert docs_checks.glossary_problems(read(path)) == []
 
 
 def test_tools_print_the_glossary_terms():
     found = [
         f"{rel(path)}:{number}: {variant} (write {right})"
-        for path in checks.tool_files()
-        for number, text in checks.korean_strings(path)
-        for _, variant, right in checks.glossary_problems(text)
+        for path in docs_checks.tool_files()
+        for number, text in docs_checks.korean_strings(path)
+        for _, variant, right in docs_checks.glossary_problems(text)
     ]
     assert found == [], "\n".join(found)
 
 
 def test_glossary_check_catches_a_wrong_variant_but_not_code():
     glossary = [("consumer", "컨슈머", ["소비자", "컨수머"]), ("message", "메시지", ["메세지"])]
-    assert checks.glossary_problems("컨슈머가 메시지를 받습니다.", glossary) == []
-    assert checks.glossary_problems("첫 줄\n소비자가 메세지를 받습니다.", glossary) == [
+    assert docs_checks.glossary_problems("컨슈머가 메시지를 받습니다.", glossary) == []
+    assert docs_checks.glossary_problems("첫 줄\n소비자가 메세지를 받습니다.", glossary) == [
         (2, "소비자", "컨슈머"),
         (2, "메세지", "메시지"),
     ]
-    assert checks.glossary_problems("`메세지` 변수와\n```\n소비자\n```\n", glossary) == []
+    assert docs_checks.glossary_problems("`메세지` 변수와\n```\n소비자\n```\n", glossary) == []
 
 
 def test_glossary_check_catches_the_reviewed_variants():
@@ -322,17 +335,19 @@ def test_glossary_check_catches_the_reviewed_variants():
             "터미널에 `hello`가 찍힙니다.",
             "검사 대상: x (part2_groups 체크포인트, Redis 채널 레이어, 서버 프로세스 2개)",
         )
-        for _, variant, _ in checks.glossary_problems(text)
+        for _, variant, _ in docs_checks.glossary_problems(text)
     }
     assert found == {"전달한 포트", "저장소 최상위", "검사기", "teardown 단계", "찍힙니다",
                      "Redis 채널 레이어"}  # fmt: skip
-    assert checks.glossary_problems("Codespaces가 포워딩한 포트를 저장소 루트에서 엽니다.") == []
+    assert (
+        docs_checks.glossary_problems("Codespaces가 포워딩한 포트를 저장소 루트에서 엽니다.") == []
+    )
 
 
 def test_glossary_check_accepts_a_wrong_variant_inside_the_right_term():
     glossary = [("in-memory layer", "인메모리 레이어", ["메모리 레이어"])]
-    assert checks.glossary_problems("인메모리 레이어를 씁니다.", glossary) == []
-    assert checks.glossary_problems("메모리 레이어를 씁니다.", glossary) == [
+    assert docs_checks.glossary_problems("인메모리 레이어를 씁니다.", glossary) == []
+    assert docs_checks.glossary_problems("메모리 레이어를 씁니다.", glossary) == [
         (1, "메모리 레이어", "인메모리 레이어")
     ]
 
@@ -346,21 +361,23 @@ def test_tool_strings_are_read_from_python_and_toml(tmp_path):
         'print(f"서버가 {port}번 포트를 씁니다")\n',
         encoding="utf-8",
     )
-    strings = checks.korean_strings(tool)
+    strings = docs_checks.korean_strings(tool)
     assert set(strings) == {
         (2, "검사 대상: {path} (Redis 채널 레이어, 서버 프로세스 2개)"),
         (4, "서버가 "),
         (4, "번 포트를 씁니다"),
     }
-    assert [p for _, s in strings for p in checks.glossary_problems(s)] == [
+    assert [p for _, s in strings for p in docs_checks.glossary_problems(s)] == [
         (1, "Redis 채널 레이어", "Redis 코어 레이어")
     ]
     toml = tmp_path / "mistakes.toml"
     toml.write_text('[x]\nen = "prints"\nko = "로그에 `TypeError`가 찍힙니다."\n', encoding="utf-8")
-    assert checks.korean_strings(toml) == [(3, 'ko = "로그에 `TypeError`가 찍힙니다."')]
-    assert checks.glossary_problems(checks.korean_strings(toml)[0][1]) == [(1, "찍힙니다", "출력")]
-    assert ROOT / "tools" / "check.py" in checks.tool_files()
-    assert ROOT / "tools" / "mistakes.toml" in checks.tool_files()
+    assert docs_checks.korean_strings(toml) == [(3, 'ko = "로그에 `TypeError`가 찍힙니다."')]
+    assert docs_checks.glossary_problems(docs_checks.korean_strings(toml)[0][1]) == [
+        (1, "찍힙니다", "출력")
+    ]
+    assert ROOT / "tools" / "check.py" in docs_checks.tool_files()
+    assert ROOT / "tools" / "mistakes.toml" in docs_checks.tool_files()
 
 
 # --- Glosses: a real term once, at its first use; an everyday word never ------------------------
@@ -368,7 +385,7 @@ def test_tool_strings_are_read_from_python_and_toml(tmp_path):
 
 @pytest.mark.parametrize("path", korean_texts(), ids=rel)
 def test_korean_texts_gloss_no_everyday_word(path):
-    assert checks.everyday_gloss_problems(read(path)) == []
+    assert docs_checks.everyday_gloss_problems(read(path)) == []
 
 
 def test_everyday_gloss_check_catches_a_glossed_everyday_word_only():
@@ -378,20 +395,22 @@ def test_everyday_gloss_check_catches_a_glossed_everyday_word_only():
         ("message", "메시지", [], False),
         ("test", "테스트", [], False),
     ]
-    assert checks.everyday_gloss_problems("메시지(message)를 보냅니다.", glossary) == [
+    assert docs_checks.everyday_gloss_problems("메시지(message)를 보냅니다.", glossary) == [
         (1, "메시지(message)")
     ]
-    assert checks.everyday_gloss_problems("첫 줄\n테스트(tests)와 스레드(Thread)", glossary) == [
+    assert docs_checks.everyday_gloss_problems(
+        "첫 줄\n테스트(tests)와 스레드(Thread)", glossary
+    ) == [
         (2, "스레드(Thread)"),
         (2, "테스트(tests)"),
     ]
-    assert checks.everyday_gloss_problems("워커 스레드(worker thread)에서", glossary) == []
-    assert checks.everyday_gloss_problems("파일(uv.lock)과 `메시지(message)`", glossary) == []
+    assert docs_checks.everyday_gloss_problems("워커 스레드(worker thread)에서", glossary) == []
+    assert docs_checks.everyday_gloss_problems("파일(uv.lock)과 `메시지(message)`", glossary) == []
 
 
 @pytest.mark.parametrize("path", korean_texts(), ids=rel)
 def test_korean_texts_gloss_each_real_term_at_its_first_use_only(path):
-    assert checks.first_use_problems(read(path)) == []
+    assert docs_checks.first_use_problems(read(path)) == []
 
 
 def test_first_use_check_wants_the_gloss_on_the_first_use_only():
@@ -404,15 +423,15 @@ def test_first_use_check_wants_the_gloss_on_the_first_use_only():
         "# 채널\n\n채널(channel)마다 이름이 있고, **채널\n레이어**(channel layer)가 채널을 잇고 "
         "메시지를 나릅니다.\n"
     )
-    assert checks.first_use_problems(good, glossary) == []
+    assert docs_checks.first_use_problems(good, glossary) == []
     unglossed = "채널마다 이름이 있고 채널 레이어(channel layer)가 잇습니다.\n"
-    [problem] = checks.first_use_problems(unglossed, glossary)
+    [problem] = docs_checks.first_use_problems(unglossed, glossary)
     assert problem.startswith("채널 unglossed at its first use ('채널마다 이름이")
     assert problem.endswith("write 채널(channel)")
     late = "채널 레이어(channel layer)와 채널이 먼저 나오고 채널(channel)이 나중에 나옵니다.\n"
-    assert len(checks.first_use_problems(late, glossary)) == 1
+    assert len(docs_checks.first_use_problems(late, glossary)) == 1
     twice = "채널(channel) 레이어 말고 채널(channel)과 채널 레이어(channel layer).\n"
-    assert checks.first_use_problems(twice, glossary) == [
+    assert docs_checks.first_use_problems(twice, glossary) == [
         "채널(channel) is glossed 2 times: only the first use"
     ]
     # Headings, tables, code, link texts and quoted words are not running text.
@@ -420,9 +439,9 @@ def test_first_use_check_wants_the_gloss_on_the_first_use_only():
         "## 채널\n\n| 채널 |\n|---|\n\n`채널`, [채널 레이어](channel-layers.md), "
         '"채널 레이어와 Redis" 절을 보세요. 채널(channel)과 채널 레이어(channel layer).\n'
     )
-    assert checks.first_use_problems(elsewhere, glossary) == []
+    assert docs_checks.first_use_problems(elsewhere, glossary) == []
     # An everyday word needs no gloss at all.
-    assert checks.first_use_problems("메시지를 보냅니다.\n", glossary) == []
+    assert docs_checks.first_use_problems("메시지를 보냅니다.\n", glossary) == []
 
 
 # --- Markup that renders the same on GitHub and on the docs site --------------------------------
@@ -445,7 +464,9 @@ MARKDOWN_FILES = markdown_files()
 
 @pytest.mark.parametrize("path", MARKDOWN_FILES, ids=rel)
 def test_emphasis_renders_on_github_as_on_the_docs_site(path):
-    found = [f"{rel(path)}:{line}: {text!r}" for line, text in checks.emphasis_problems(read(path))]
+    found = [
+        f"{rel(path)}:{line}: {text!r}" for line, text in docs_checks.emphasis_problems(read(path))
+    ]
     assert found == [], "CommonMark leaves these asterisks literal:\n" + "\n".join(found)
 
 
@@ -458,7 +479,7 @@ def test_emphasis_check_follows_commonmark_flanking_rules():
         "그 **소켓만**이 아니라 **(전부)**가": "**",
     }
     for text, run in broken.items():
-        found = checks.emphasis_problems(text)
+        found = docs_checks.emphasis_problems(text)
         assert found and all(run in snippet for _, snippet in found), (text, found)
     fine = [
         "컨슈머마다 **채널**(channel)이 생깁니다.",
@@ -474,9 +495,9 @@ def test_emphasis_check_follows_commonmark_flanking_rules():
         "[**링크**](https://example.com/a_b*c)입니다.",
     ]
     for text in fine:
-        assert checks.emphasis_problems(text) == [], text
+        assert docs_checks.emphasis_problems(text) == [], text
     # A line number points at the run.
-    assert checks.emphasis_problems("첫 줄\n\n둘째 **줄(x)**이\n")[0][0] == 3
+    assert docs_checks.emphasis_problems("첫 줄\n\n둘째 **줄(x)**이\n")[0][0] == 3
 
 
 # --- Step diffs -----------------------------------------------------------------------------------

@@ -12,10 +12,9 @@ import sys
 import browsers
 import doctor
 import pytest
-from conftest import missing
+from conftest import fake_path, missing
 from servers import free_port
 from stages import GENERATED, ROOT
-from test_browsers import fake_path
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 

@@ -1,20 +1,22 @@
-"""The stage contract against the reference stages: every check in tools/contract.py, the same
+"""The stage contract against the reference stages: every check in tools/contract/, the same
 checks tools/check.py runs against a learner's project (one contract, two uses).
 
 Every stage is served by its own run command (StageServer), on each channel layer it supports;
-two-processes uses a second process of the same stage on the same Redis. The reference stages are
-held to their exact behaviour (Target.reference): parts 1-3 are the tutorial's code, so a malformed
-frame closes that socket (1011) and an unroutable socket path gets HTTP 500, while the server keeps
-serving and other sockets are unaffected; part4 answers a malformed frame with an error frame,
-keeps the socket and broadcasts nothing, and refuses room names over 100 characters with 403.
+two-processes uses a second process of the same stage on the same Redis, and a destructive check
+(one that crashes consumers on purpose) a process of its own. The reference stages are held to
+their exact behaviour (ServedProject.reference), as tools/stages.py describes it: the tutorial's
+code (parts 1-3) closes a socket that sent a malformed frame (1011) and answers an unroutable
+socket path with HTTP 500, while the server keeps serving and other sockets are unaffected; part4
+answers a malformed frame with an error frame, keeps the socket and broadcasts nothing, and
+refuses room names over 100 characters with 403.
 """
 
 import pytest
-from contract import Target, checks_for, run_one
-from stages import GROUP_STAGES
+from contract import ServedProject, checks_for, run_one
+from stages import GROUP_STAGES, STAGES
 
-# part1 has no channel layer; parts 2-4 run on both layers.
-SERVERS = [("part1_echo", "memory")] + [
+# A stage with no channel layer runs in memory only; the others on both layers.
+SERVERS = [(s, "memory") for s in STAGES if s not in GROUP_STAGES] + [
     (s, layer) for s in GROUP_STAGES for layer in ("memory", "redis")
 ]
 
@@ -34,10 +36,10 @@ def cases():
 
 @pytest.mark.parametrize("stage, layer, chk", list(cases()))
 async def test_reference_stage_keeps_the_contract(stage_servers, stage, layer, chk):
-    server = stage_servers(stage, layer)
-    second = stage_servers(stage, layer, instance=2) if chk.id == "two-processes" else None
-    target = Target(stage, server.workdir, server, second=second, layer=layer, reference=True)
-    result = await run_one(chk, target)
+    server = stage_servers(stage, layer, instance="crashed on purpose" if chk.destructive else 1)
+    second = stage_servers(stage, layer, instance=2) if chk.processes == 2 else None
+    project = ServedProject(stage, server.workdir, server, second, layer, reference=True)
+    result = await run_one(chk, project)
     assert result.status == "ok", (
         f"{result.title['en']}: {result.detail} (mistake: {result.mistake})\n"
         + "\n".join(result.log)
