@@ -202,3 +202,33 @@ def install_hint(platform=sys.platform, lang="en"):
     }
     en, ko = hints.get(platform, hints["linux"])
     return ko if lang == "ko" else en
+
+
+def attributes_of(node):
+    flat = node.get("attributes", [])
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def rendered_diagrams(driver):
+    """(viewBox width, drawn width, svg markup) of each diagram Material drew. Material draws them
+    in closed shadow roots, which only DevTools' DOM (pierce=True) can look into."""
+    document = driver.execute_cdp_cmd("DOM.getDocument", {"depth": -1, "pierce": True})
+    found = []
+
+    def walk(node):
+        if node.get("nodeName") == "DIV" and attributes_of(node).get("class") == "mermaid":
+            for root in node.get("shadowRoots", []):
+                for child in root.get("children", []):
+                    if child["nodeName"].lower() == "svg":
+                        found.append(child)
+        for child in node.get("children", []) + node.get("shadowRoots", []):
+            walk(child)
+
+    walk(document["root"])
+    diagrams = []
+    for svg in found:
+        natural = float(attributes_of(svg)["viewBox"].split()[2])
+        box = driver.execute_cdp_cmd("DOM.getBoxModel", {"backendNodeId": svg["backendNodeId"]})
+        markup = driver.execute_cdp_cmd("DOM.getOuterHTML", {"backendNodeId": svg["backendNodeId"]})
+        diagrams.append((natural, box["model"]["width"], markup["outerHTML"]))
+    return diagrams

@@ -27,8 +27,8 @@ from urllib.parse import unquote, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/browsers.py, lock_coverage.py
 
-ROOT = Path(__file__).resolve().parent.parent
-STAGES = ["part1_echo", "part2_groups", "part3_async", "part4_tests"]
+from stages import ROOT, STAGES  # noqa: E402  (standard library only, as this file)
+
 MIN_PYTHON = (3, 11)
 MIN_REDIS = (5, 0)  # channels-redis blocks on BZPOPMIN, added in Redis 5.0
 DEFAULT_PORTS = [8000, 8001, 8002, 8003, 8004]

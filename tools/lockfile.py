@@ -50,3 +50,20 @@ def versions_by_name(lock_text):
     for name, version in lock_packages(lock_text):
         found.setdefault(name, set()).add(version)
     return found
+
+
+def opt_in_packages():
+    """The packages pyproject names in the docs, dev and bench groups (not through `test`)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    names = [
+        item
+        for group in ("docs", "dev", "bench")
+        for item in groups[group]
+        if isinstance(item, str)
+    ]
+    return {canonicalize_name(Requirement(name).name) for name in names}

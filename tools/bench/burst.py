@@ -47,7 +47,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "burst.json"
 DOCS = {"en": ROOT / "docs" / "benchmark.md", "ko": ROOT / "docs" / "benchmark.ko.md"}
 BEGIN, END = "<!-- bench:burst:begin -->", "<!-- bench:burst:end -->"
 
-STAGES = ("part3_async", "part4_tests")
+BURST_STAGES = ("part3_async", "part4_tests")
 ROOMS = (30, 40, 60)
 MESSAGES = (3, 5)
 LAYERS = ("redis", "memory")
@@ -447,7 +447,7 @@ def choices(allowed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stages", type=choices(STAGES), default=STAGES)
+    parser.add_argument("--stages", type=choices(BURST_STAGES), default=BURST_STAGES)
     parser.add_argument("--layers", type=choices(LAYERS), default=LAYERS)
     parser.add_argument("--rooms", type=positive_ints, default=ROOMS, help="e.g. 30,40,60")
     parser.add_argument("--messages", type=positive_ints, default=MESSAGES, help="per client")
@@ -466,7 +466,7 @@ def main(argv=None):
         data = run(args)
         full = (
             (args.stages, args.layers, args.rooms, args.messages)
-            == (STAGES, LAYERS, ROOMS, MESSAGES)
+            == (BURST_STAGES, LAYERS, ROOMS, MESSAGES)
             and args.repeats >= REPEATS["redis"]
             and args.memory_repeats >= REPEATS["memory"]
         )

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from lockfile import opt_in_packages
 from stages import ROOT
-from test_lock_wheels import opt_in_packages
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("learner_install")]
 

@@ -4,14 +4,11 @@ no Xcode prompt): Linux x86_64/aarch64, macOS on Intel and Apple Silicon, Window
 (docs, linters) from macOS 13 on. Reads the lock only; no network."""
 
 import copy
-import tomllib
 
 import lock_coverage as lc
 import pytest
-from packaging.requirements import Requirement
+from lockfile import opt_in_packages
 from packaging.tags import Tag
-from packaging.utils import canonicalize_name
-from stages import ROOT
 
 LOCK = lc.Lock(lc.load())
 CONTRIBUTOR_TARGETS = lc.targets(lc.MACOS_CONTRIBUTOR)
@@ -29,18 +26,6 @@ CASES = [
     for target in targets
     for python in lc.PYTHONS
 ]
-
-
-def opt_in_packages():
-    """The packages pyproject names in the docs, dev and bench groups (not through `test`)."""
-    groups = tomllib.loads((ROOT / "pyproject.toml").read_text())["dependency-groups"]
-    names = [
-        item
-        for group in ("docs", "dev", "bench")
-        for item in groups[group]
-        if isinstance(item, str)
-    ]
-    return {canonicalize_name(Requirement(name).name) for name in names}
 
 
 @pytest.mark.parametrize(

@@ -263,9 +263,9 @@ def test_every_link_of_the_docs_site_opens_a_file_from_disk(kit):
 
 
 def test_the_docs_site_opened_from_disk_draws_diagrams_and_switches_language(kit, browser):
+    from browsers import rendered_diagrams
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    from test_docs_site import rendered_diagrams
 
     page = kit / "docs-site" / "channel-layers.html"
     expected = page.read_text(encoding="utf-8").count('<pre class="mermaid">')
