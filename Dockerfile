@@ -14,17 +14,17 @@ ENV VIRTUAL_ENV=/opt/venv \
     UV_PYTHON=/usr/local/bin/python3 \
     UV_PYTHON_DOWNLOADS=never \
     UV_LINK_MODE=copy \
-    UV_COMPILE_BYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /app
 
-# uv only installs the locked runtime packages; the stage image takes the venv, not uv.
+# uv only installs the locked runtime packages; the stage image takes the venv, not uv. Bytecode
+# is compiled here, once: PYTHONDONTWRITEBYTECODE keeps the servers from writing it.
 FROM base AS runtime
-RUN pip install --no-cache-dir uv==0.13.8
+RUN pip install --no-cache-dir uv==0.13.9
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-default-groups && rm -rf /root/.cache/uv
+RUN uv sync --frozen --no-default-groups --compile-bytecode && rm -rf /root/.cache/uv
 
 FROM base AS stage
 COPY --from=runtime /opt/venv /opt/venv
@@ -45,7 +45,7 @@ COPY tools/install-system-deps.sh tools/install-system-deps.sh
 RUN bash tools/install-system-deps.sh docker-compose && rm -rf /var/lib/apt/lists/* /root/.cache/pip
 # Every group but the benchmark's: the test command also lints and checks the docs.
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --all-groups --no-group bench && rm -rf /root/.cache/uv
+RUN uv sync --frozen --all-groups --no-group bench --compile-bytecode && rm -rf /root/.cache/uv
 COPY tools/run-as-owner.sh /usr/local/bin/run-as-owner.sh
 COPY . .
 ENTRYPOINT ["sh", "/usr/local/bin/run-as-owner.sh"]
