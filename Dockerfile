@@ -32,9 +32,11 @@ COPY part1_echo/ part1_echo/
 COPY part2_groups/ part2_groups/
 COPY part3_async/ part3_async/
 COPY part4_tests/ part4_tests/
+COPY tools/run-as-owner.sh /usr/local/bin/run-as-owner.sh
 EXPOSE 8000
 # With `docker run`, add --init (compose sets `init: true`): an init as PID 1 passes SIGTERM on
 # to runserver's autoreloader, which stops its server child.
+ENTRYPOINT ["sh", "/usr/local/bin/run-as-owner.sh"]
 CMD ["python", "part1_echo/manage.py", "runserver", "0.0.0.0:8000"]
 
 FROM stage AS tests
@@ -46,7 +48,5 @@ RUN bash tools/install-system-deps.sh docker-compose && rm -rf /var/lib/apt/list
 # Every group but the benchmark's: the test command also lints and checks the docs.
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --all-groups --no-group bench --compile-bytecode && rm -rf /root/.cache/uv
-COPY tools/run-as-owner.sh /usr/local/bin/run-as-owner.sh
 COPY . .
-ENTRYPOINT ["sh", "/usr/local/bin/run-as-owner.sh"]
 CMD ["uv", "run", "pytest"]

@@ -37,11 +37,11 @@ def published(compose_file=COMPOSE_FILE, profile=None):
     services = yaml.safe_load(compose_file.read_text(encoding="utf-8"))["services"]
     found = {}
     for name, service in services.items():
-        script = next((a for a in service.get("command") or [] if a.endswith("/manage.py")), None)
-        if script is None or service.get("profiles", [None])[0] != profile:
+        serves = "manage.py" in (service.get("command") or [])
+        if not serves or service.get("profiles", [None])[0] != profile:
             continue
         host_port = int(re.match(r"(?:[\d.]+:)?(\d+):8000$", service["ports"][0]).group(1))
-        found[name] = (script.split("/")[0], host_port)
+        found[name] = (service["working_dir"].rsplit("/", 1)[-1], host_port)
     return found
 
 

@@ -1,8 +1,9 @@
 #!/bin/sh
-# The tests image's entrypoint: run the command as the owner of the working directory (the clone,
-# mounted at /app), so what it writes there (workspace/ from tools/start.py, a db.sqlite3) belongs
-# to the learner on a Linux host, not to root. Docker Desktop shows the mount as root's or as the
-# learner's; either way the files stay editable on the laptop.
+# The images' entrypoint: run the command as the owner of the working directory (a mounted stage
+# folder, or the whole clone for the tests and learner services), so what it writes there
+# (workspace/ from tools/start.py, a db.sqlite3) belongs to the learner on a Linux host, not to
+# root, and a stage server and the learner's shell can both write it. Docker Desktop shows a mount
+# as root's or as the learner's; either way the files stay editable on the laptop.
 set -eu
 uid=$(stat -c %u .)
 gid=$(stat -c %g .)

@@ -74,22 +74,22 @@ def test_compose_cli_accepts_the_file():
 
 
 def stage_of(service):
-    """The stage folder a service serves, read from its `.../manage.py` argument."""
-    script = next(arg for arg in service["command"] if arg.endswith("/manage.py"))
-    return script.split("/")[0]
+    """The stage folder a service serves: its working directory, /app/STAGE."""
+    return service["working_dir"].removeprefix("/app/")
 
 
 def assert_stage_service(service, stage, host_port):
     # The slim stage image: its venv's python on PATH, no uv.
     assert service["build"] == {"context": ".", "target": "stage"}
     assert service["image"] == "channels-chat-tutorial:latest"
-    assert service["command"] == ["python", f"{stage}/manage.py", "runserver", "0.0.0.0:8000"]
+    assert service["command"] == ["python", "manage.py", "runserver", "0.0.0.0:8000"]
     assert service["ports"] == [f"{host_port}:8000"]
     assert service["depends_on"] == {"redis": {"condition": "service_healthy"}}
     env = service["environment"]
     assert urlsplit(env["REDIS_URL"]).hostname == "redis"
     assert {"localhost", "127.0.0.1"} <= set(env["DJANGO_ALLOWED_HOSTS"].split())
-    assert service["working_dir"] == "/app"
+    # Its own folder, so the server runs as that folder's owner (tools/run-as-owner.sh).
+    assert service["working_dir"] == f"/app/{stage}"
     # Docker's init as PID 1 passes `docker compose stop`'s SIGTERM to the command (see below).
     assert service["init"] is True
 
