@@ -1,8 +1,8 @@
-# Two images from one file, both built by `docker compose build` (see docker-compose.yml):
+# Two images from one file (see docker-compose.yml; `docker compose --profile tests build`):
 #   stage  what serves a stage: Python, the runtime packages from uv.lock, the four stage folders.
 #          No uv, no browser: the four stage services and the scaling pair.
-#   tests  the stage image plus uv, redis-server, Chromium, chromedriver and every package the
-#          test command needs: the `tests` service, and the `learner` service where a learner runs
+#   tests  Python, uv, redis-server, Chromium, chromedriver, every package the test command needs
+#          and the repo: the `tests` service, and the `learner` service where a learner runs
 #          tools/start.py and tools/check.py.
 FROM python:3.12-slim-bookworm AS base
 
@@ -28,25 +28,30 @@ RUN uv sync --frozen --no-default-groups --compile-bytecode && rm -rf /root/.cac
 
 FROM base AS stage
 COPY --from=runtime /opt/venv /opt/venv
+COPY tools/run-as-owner.sh /usr/local/bin/run-as-owner.sh
 COPY part1_echo/ part1_echo/
 COPY part2_groups/ part2_groups/
 COPY part3_async/ part3_async/
 COPY part4_tests/ part4_tests/
-COPY tools/run-as-owner.sh /usr/local/bin/run-as-owner.sh
 EXPOSE 8000
 # With `docker run`, add --init (compose sets `init: true`): an init as PID 1 passes SIGTERM on
 # to runserver's autoreloader, which stops its server child.
 ENTRYPOINT ["sh", "/usr/local/bin/run-as-owner.sh"]
 CMD ["python", "part1_echo/manage.py", "runserver", "0.0.0.0:8000"]
 
-FROM stage AS tests
+# From base, not from stage: editing a stage must not reinstall Chromium.
+FROM base AS tests
 COPY --from=runtime /usr/local/bin/uv /usr/local/bin/uv
 # The same script CI and laptops use (uv is already here): redis-server, Chromium and
 # chromedriver; docker-compose too, as in CI: a quick test resolves docker-compose.yml with it.
 COPY tools/install-system-deps.sh tools/install-system-deps.sh
 RUN bash tools/install-system-deps.sh docker-compose && rm -rf /var/lib/apt/lists/* /root/.cache/pip
-# Every group but the benchmark's: the test command also lints and checks the docs.
+# The runtime venv, plus every group but the benchmark's: the test command also lints and checks
+# the docs.
+COPY --from=runtime /opt/venv /opt/venv
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --all-groups --no-group bench --compile-bytecode && rm -rf /root/.cache/uv
+COPY tools/run-as-owner.sh /usr/local/bin/run-as-owner.sh
 COPY . .
+ENTRYPOINT ["sh", "/usr/local/bin/run-as-owner.sh"]
 CMD ["uv", "run", "pytest"]
