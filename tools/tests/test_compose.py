@@ -63,7 +63,7 @@ def test_compose_cli_accepts_the_file():
         if IN_CI:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    profiles = ["--profile", "scale", "--profile", "tests"]
+    profiles = ["--profile", "scale", "--profile", "tests", "--profile", "learner"]
     result = subprocess.run(
         [*cli, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],
         capture_output=True,
