@@ -20,6 +20,9 @@ import pytest
 import yaml
 from stages import ROOT, STAGES
 
+# One worker runs the three tests, so the collections run once (a module fixture is per worker).
+pytestmark = pytest.mark.xdist_group("ci-selections")
+
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 PYTEST = re.compile(r"^\s*uv run pytest\b(.*)$", re.MULTILINE)
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
