@@ -645,21 +645,46 @@ def check_docker(path=None, platform=sys.platform):
             f"compose를 쓰려면 {start_ko}",
             f"to use compose, {start_en}",
         )
-    has_compose = "version" in run_quiet([docker, "compose", "version"]).lower()
-    compose_ko = (
-        "`docker compose up -d redis`로 Redis를 띄울 수 있습니다"
-        if has_compose
-        else ("docker compose가 없습니다")
-    )
-    compose_en = (
-        "`docker compose up -d redis` gives a Redis"
-        if has_compose
-        else ("no docker compose plugin")
-    )
-    return Result(
+    return check_compose_v2(docker, platform) or Result(
         OK,
-        f"Docker 엔진 {engine}: {compose_ko}",
-        f"Docker engine {engine}: {compose_en}",
+        f"Docker 엔진 {engine}: `docker compose up -d redis`로 Redis를 띄울 수 있습니다",
+        f"Docker engine {engine}: `docker compose up -d redis` gives a Redis",
+    )
+
+
+def check_compose_v2(docker, platform=sys.platform):
+    """A warning when `docker compose version` fails (no Compose v2); None when it answers.
+
+    Every compose command in the README and the guide is `docker compose ...`: the old
+    `docker-compose` (1.x) does not run them."""
+    try:
+        done = subprocess.run([docker, "compose", "version"], timeout=20, **CAPTURE)
+        if done.returncode == 0:
+            return None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    if platform in ("win32", "darwin"):
+        fix_ko = "Docker Desktop을 업데이트하세요. 요즘 버전에는 Compose v2가 들어 있습니다"
+        fix_en = "update Docker Desktop: its current releases include Compose v2"
+    else:
+        fix_ko = (
+            "Compose 플러그인을 설치하세요: `sudo apt-get install docker-compose-plugin`(Docker의 "
+            "apt 저장소. Ubuntu 자체 패키지는 `docker-compose-v2`). 예전 `docker-compose` 1.x로는 "
+            "안 됩니다"
+        )
+        fix_en = (
+            "install the Compose plugin: `sudo apt-get install docker-compose-plugin` (Docker's "
+            "apt repository; Ubuntu's own package is `docker-compose-v2`). The old "
+            "`docker-compose` 1.x is not enough"
+        )
+    return Result(
+        WARN,
+        "Docker에 Compose v2가 없습니다. `docker compose version`이 실패하므로 README와 강사 "
+        "가이드의 `docker compose` 명령이 실행되지 않습니다",
+        "Docker has no Compose v2: `docker compose version` fails, so the `docker compose` "
+        "commands of the README and the instructor guide do not run",
+        fix_ko,
+        fix_en,
     )
 
 

@@ -20,7 +20,9 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import compose_smoke
 import pytest
+import redis
 import websockets
 import yaml  # PyYAML, installed with mkdocs (docs group)
 from chat_client import keep_talking, socket_path
@@ -61,7 +63,7 @@ def test_compose_cli_accepts_the_file():
         if IN_CI:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    profiles = ["--profile", "scale", "--profile", "tests"]
+    profiles = ["--profile", "scale", "--profile", "tests", "--profile", "learner"]
     result = subprocess.run(
         [*cli, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],
         capture_output=True,
@@ -72,26 +74,22 @@ def test_compose_cli_accepts_the_file():
 
 
 def stage_of(service):
-    """The stage folder a service serves, read from its `.../manage.py` argument."""
-    script = next(arg for arg in service["command"] if arg.endswith("/manage.py"))
-    return script.split("/")[0]
+    """The stage folder a service serves: its working directory, /app/STAGE."""
+    return service["working_dir"].removeprefix("/app/")
 
 
 def assert_stage_service(service, stage, host_port):
-    assert service["command"] == [
-        "uv",
-        "run",
-        "python",
-        f"{stage}/manage.py",
-        "runserver",
-        "0.0.0.0:8000",
-    ]
+    # The slim stage image: its venv's python on PATH, no uv.
+    assert service["build"] == {"context": ".", "target": "stage"}
+    assert service["image"] == "channels-chat-tutorial:latest"
+    assert service["command"] == ["python", "manage.py", "runserver", "0.0.0.0:8000"]
     assert service["ports"] == [f"{host_port}:8000"]
     assert service["depends_on"] == {"redis": {"condition": "service_healthy"}}
     env = service["environment"]
     assert urlsplit(env["REDIS_URL"]).hostname == "redis"
     assert {"localhost", "127.0.0.1"} <= set(env["DJANGO_ALLOWED_HOSTS"].split())
-    assert service["working_dir"] == "/app"
+    # Its own folder, so the server runs as that folder's owner (tools/run-as-owner.sh).
+    assert service["working_dir"] == f"/app/{stage}"
     # Docker's init as PID 1 passes `docker compose stop`'s SIGTERM to the command (see below).
     assert service["init"] is True
 
@@ -120,18 +118,19 @@ def test_compose_wires_redis_stages_scaling_and_tests(compose):
     assert tests["profiles"] == ["tests"]
     assert tests["command"] == ["uv", "run", "pytest"]
     assert tests["environment"]["CI"] == "true"
-    assert tests["init"] is True
+    assert "REDIS_URL" not in tests["environment"]  # the tests start their own redis-server
 
-
-def test_dockerfile_uses_the_shared_install_script_and_keeps_the_venv_out_of_app():
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    base = next(line for line in dockerfile.splitlines() if line.startswith("FROM "))
-    assert base.split()[1].startswith(("python:3.11-slim", "python:3.12-slim"))
-    assert "bash tools/install-system-deps.sh" in dockerfile
-    assert "uv sync --frozen" in dockerfile
-    assert "UV_PROJECT_ENVIRONMENT=/opt/venv" in dockerfile
-    ignored = (ROOT / ".dockerignore").read_text().split()
-    assert ".venv" in ignored and "**/db.sqlite3" in ignored
+    learner = services["learner"]
+    assert learner["profiles"] == ["learner"]
+    assert learner["command"] == ["bash"]
+    assert urlsplit(learner["environment"]["REDIS_URL"]).hostname == "redis"
+    assert learner["depends_on"] == {"redis": {"condition": "service_healthy"}}
+    assert learner["ports"] == ["8000:8000"]  # runserver's default port, with --service-ports
+    for service in (tests, learner):
+        assert service["build"] == {"context": ".", "target": "tests"}
+        assert service["image"] == "channels-chat-tutorial-tests:latest"
+        assert service["volumes"] == [".:/app"] and service["working_dir"] == "/app"
+        assert service["init"] is True
 
 
 class LocalService:
@@ -139,9 +138,9 @@ class LocalService:
 
     Bind-mounted folders are copied to their container paths under a temporary /app; a service
     with no mount gets the stage folder the image holds. 0.0.0.0:8000 becomes a free loopback
-    port and the compose Redis the local redis-server. With as_compose_runs_it the command runs
-    as written (`uv run`, on this venv as the image's); otherwise `uv run python` becomes this
-    venv's python with --noreload, which serves the same at half the startup CPU.
+    port, the compose Redis the local redis-server, and the image's venv python this venv's.
+    With as_compose_runs_it the command runs as written (autoreloader on); otherwise with
+    --noreload, which serves the same at half the startup CPU.
     """
 
     def __init__(self, name, service, redis_url, as_compose_runs_it=False):
@@ -170,22 +169,17 @@ class LocalService:
             )
 
         command = list(self.service["command"])
-        assert command[:3] == ["uv", "run", "python"]
+        assert command[0] == "python"
         command[command.index("0.0.0.0:8000")] = f"127.0.0.1:{self.port}"
         env = {
             k: v
             for k, v in os.environ.items()
             if k not in ("REDIS_URL", "DJANGO_ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")
         }
-        if self.as_compose_runs_it:
-            # `uv run` and the autoreloader, as in the container: the project files beside the
-            # stage, this venv as the image's (UV_PROJECT_ENVIRONMENT), and never a sync.
-            for name in ("pyproject.toml", "uv.lock"):
-                shutil.copy(ROOT / name, workdir / name)
-            command[0] = shutil.which("uv")
-            env.update(UV_PROJECT_ENVIRONMENT=sys.prefix, UV_NO_SYNC="1", UV_OFFLINE="1")
-        else:
-            command = [sys.executable, *command[3:], "--noreload"]
+        # This venv's python as the image's venv python on PATH.
+        command[0] = sys.executable
+        if not self.as_compose_runs_it:
+            command.append("--noreload")
         env.update(self.service["environment"])
         compose_redis = urlsplit(env["REDIS_URL"])
         local = urlsplit(self.redis_url)
@@ -258,17 +252,25 @@ def local_services(request, compose, redis_url):
 
 @pytest.mark.parametrize("local_services", [list(SCALE_PORTS)], indirect=True, ids=["scale"])
 async def test_scaling_example_shares_rooms_through_redis(local_services):
+    """What tools/compose_smoke.py --scale checks against `docker compose --profile scale up`."""
     a, b = local_services["part3-scale-a"], local_services["part3-scale-b"]
-    room = f"scale{os.getpid()}"
-    async with (
-        websockets.connect(f"{a.ws_base}/ws/chat/{room}/", origin=a.origin) as on_a,
-        websockets.connect(f"{b.ws_base}/ws/chat/{room}/", origin=b.origin) as on_b,
-    ):
-        await on_a.send(json.dumps({"message": "from a"}))
-        assert json.loads(await asyncio.wait_for(on_b.recv(), 10)) == {"message": "from a"}
-        await on_b.send(json.dumps({"message": "from b"}))
-        assert json.loads(await asyncio.wait_for(on_a.recv(), 10)) == {"message": "from a"}
-        assert json.loads(await asyncio.wait_for(on_a.recv(), 10)) == {"message": "from b"}
+    assert await compose_smoke.check_scale(a.port, b.port) == (
+        True,
+        "a message sent on either server reached the socket on the other",
+    )
+
+
+async def test_the_smoke_check_fails_a_stage_that_broadcasts_without_the_compose_redis(
+    stage_servers, redis_url
+):
+    """A part2 on the in-memory layer broadcasts, but not through Redis: compose_smoke says so."""
+    server = stage_servers("part2_groups", "memory")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        ok, seen = await compose_smoke.check_stage("part2_groups", server.port, client)
+    finally:
+        client.close()
+    assert (ok, seen.split(":")[0]) == (False, "no new group appeared in Redis")
 
 
 @pytest.mark.timeout(120)
@@ -276,17 +278,12 @@ async def test_scaling_example_shares_rooms_through_redis(local_services):
 async def test_stage_service_serves_the_host_and_stops_when_docker_signals_it(
     compose, redis_url, name
 ):
-    """The service run as compose runs it (its own `uv run` command, autoreloader on).
+    """The service run as compose runs it (its own command, autoreloader on).
 
     A browser on the host gets in, and nothing else does. Then `docker compose stop` with people
     chatting: Docker's init (PID 1, `init: true`) sends SIGTERM to the command's own process,
-    `uv run`, and to nothing else; the whole server must be gone within 5 s, well inside the
-    10 s Docker waits before it kills."""
-    if shutil.which("uv") is None:
-        message = "needs uv on PATH: https://docs.astral.sh/uv/"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    the autoreloader's parent, and to nothing else; the whole server must be gone within 5 s,
+    well inside the 10 s Docker waits before it kills."""
     server = LocalService(name, compose["services"][name], redis_url, as_compose_runs_it=True)
     server.start()
     try:
@@ -295,6 +292,14 @@ async def test_stage_service_serves_the_host_and_stops_when_docker_signals_it(
         assert server.get("/chat/lobby/") == 200
         # DJANGO_ALLOWED_HOSTS is what lets the host's browser in, and nothing else.
         assert server.get("/chat/", host="evil.example") == 400
+        # What tools/compose_smoke.py checks on each port `docker compose up` publishes.
+        stage = compose_smoke.published()[name][0]
+        client = redis.Redis.from_url(redis_url)
+        try:
+            ok, seen = await compose_smoke.check_stage(stage, server.port, client)
+        finally:
+            client.close()
+        assert ok, seen
         room = socket_path(f"compose {name}")
         async with websockets.connect(server.ws_base + room, origin=server.origin) as ws:
             await ws.send(json.dumps({"message": f"hello from {name}"}))
@@ -314,14 +319,14 @@ async def test_stage_service_serves_the_host_and_stops_when_docker_signals_it(
         while min(received.values()) < 5:
             await asyncio.sleep(0.02)
         started = time.monotonic()
-        os.kill(server.proc.pid, signal.SIGTERM)  # uv's pid only, as Docker's init sends it
+        os.kill(server.proc.pid, signal.SIGTERM)  # the command's pid only, as Docker's init
         while server.proc.poll() is None and time.monotonic() - started < 6:
             await asyncio.sleep(0.02)
         took = time.monotonic() - started
         await asyncio.wait_for(asyncio.gather(*talkers), 10)
-        print(f"\n{name}: `uv run` exited {server.proc.returncode} {took:.2f} s after SIGTERM")
+        print(f"\n{name}: runserver exited {server.proc.returncode} {took:.2f} s after SIGTERM")
         assert server.proc.returncode is not None, f"still running {took:.0f} s after SIGTERM"
         assert took < 5
-        assert port_is_closed(server.port), "a server process outlived `uv run`"
+        assert port_is_closed(server.port), "the server child outlived the autoreloader"
     finally:
         server.stop()

@@ -381,6 +381,23 @@ def test_docker_is_reported(tmp_path):
     )
 
 
+def test_docker_without_compose_v2_is_a_warning_saying_how_to_get_it(tmp_path):
+    # An engine that runs, and a client without the compose plugin (only docker-compose 1.x).
+    docker = tmp_path / "docker"
+    docker.write_text(
+        '#!/bin/sh\nif [ "$1" = info ]; then echo 27.3.1; exit 0; fi\n'
+        "echo \"docker: 'compose' is not a docker command.\" >&2; exit 1\n"
+    )
+    docker.chmod(0o755)
+    linux = doctor.check_docker(path=str(tmp_path), platform="linux")
+    assert linux.status == doctor.WARN
+    assert linux.en.startswith("Docker has no Compose v2: `docker compose version` fails")
+    assert "`sudo apt-get install docker-compose-plugin`" in linux.fix_en
+    assert "docker-compose-plugin" in linux.fix_ko
+    mac = doctor.check_docker(path=str(tmp_path), platform="darwin")
+    assert mac.fix_en == "update Docker Desktop: its current releases include Compose v2"
+
+
 def test_the_ports_compose_publishes_are_read_from_the_file():
     ports = doctor.compose_ports()
     assert ports[6379] == "redis" and ports[8001] == "part1" and ports[8004] == "part4"
