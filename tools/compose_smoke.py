@@ -37,7 +37,7 @@ def published(compose_file=COMPOSE_FILE, profile=None):
     services = yaml.safe_load(compose_file.read_text(encoding="utf-8"))["services"]
     found = {}
     for name, service in services.items():
-        serves = "manage.py" in (service.get("command") or [])
+        serves = "runserver" in " ".join(service.get("command") or [])
         if not serves or service.get("profiles", [None])[0] != profile:
             continue
         host_port = int(re.match(r"(?:[\d.]+:)?(\d+):8000$", service["ports"][0]).group(1))

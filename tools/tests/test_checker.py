@@ -67,7 +67,8 @@ def test_without_redis_the_two_process_check_says_how_to_enable_it():
     english, korean = rendered(result)
     assert result["exit_code"] == 0, english
     assert "[skip] Two server processes on one Redis share the room (no Redis here" in english
-    assert "install redis-server" in english and "set REDIS_URL" in english
+    assert "install redis-server" in english and "REDIS_URL of a running Redis" in english
+    assert "--env-file redis.env" in english
     assert "[건너뜀]" in korean and "redis-server를 설치하거나" in korean
     assert english.splitlines()[-1] == "PASS: part2_groups checkpoint holds (8 checks, 1 skipped)"
 

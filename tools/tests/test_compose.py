@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -78,11 +79,20 @@ def stage_of(service):
     return service["working_dir"].removeprefix("/app/")
 
 
+SERVE = [
+    "sh",
+    "-c",
+    "python manage.py migrate --noinput && exec python manage.py runserver 0.0.0.0:8000",
+]
+
+
 def assert_stage_service(service, stage, host_port):
     # The slim stage image: its venv's python on PATH, no uv.
     assert service["build"] == {"context": ".", "target": "stage"}
     assert service["image"] == "channels-chat-tutorial:latest"
-    assert service["command"] == ["python", "manage.py", "runserver", "0.0.0.0:8000"]
+    # The learner's two commands: migrate (the stage's tables, so a stale sessionid cookie or
+    # part4's history finds them), then runserver.
+    assert service["command"] == SERVE
     assert service["ports"] == [f"{host_port}:8000"]
     assert service["depends_on"] == {"redis": {"condition": "service_healthy"}}
     env = service["environment"]
@@ -168,8 +178,9 @@ class LocalService:
                 ignore=shutil.ignore_patterns(*GENERATED),
             )
 
-        command = list(self.service["command"])
-        assert command[0] == "python"
+        assert self.service["command"] == SERVE
+        migrate, serve = (shlex.split(part) for part in SERVE[2].split(" && exec "))
+        command = serve
         command[command.index("0.0.0.0:8000")] = f"127.0.0.1:{self.port}"
         env = {
             k: v
@@ -188,6 +199,9 @@ class LocalService:
 
         self.log_path = self.tmp / "server.log"
         self._log = open(self.log_path, "wb")
+        subprocess.run(
+            [sys.executable, *migrate[1:]], cwd=workdir, env=env, stdout=self._log, check=True
+        )
         self.proc = subprocess.Popen(
             command,
             cwd=workdir,

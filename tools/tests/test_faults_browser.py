@@ -1,22 +1,18 @@
 """The server restarts under an open room page.
 
-Parts 1-3: every saved file makes Django's autoreloader restart the server, which closes the
-page's socket. The page says so in the chat log, and a reload brings the chat back.
-(Parts 2 and 3 carry part1's room.html unchanged; the drift check keeps it so.)
-
-Part 4: the page keeps itself connected. While the server is away it says so, disables Send and
-keeps what the person is typing; when a server is back on the same address it reconnects by
-itself and the typed text can be sent.
+Every saved file makes Django's autoreloader restart the server, which closes the page's socket.
+The page says so in the chat log, and a reload brings the chat back. (Parts 2 to 4 carry part1's
+socket handling unchanged; the drift check keeps it so. A page that reconnects by itself is the
+reconnect diff of the docs' Beyond the tutorial page, tested with that diff.)
 """
 
 import time
 
 import pytest
-from chat_client import page_socket_is_open, wait_for_page_socket
+from chat_client import wait_for_page_socket
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 from servers import StageServer, wait_until
 
@@ -63,40 +59,5 @@ def test_saving_a_file_restarts_part1_and_the_page_says_it_is_disconnected(brows
         assert DISCONNECTED_LINE not in chat_log(browser)
         browser.find_element(By.ID, "chat-message-input").send_keys("after the save", Keys.ENTER)
         wait.until(lambda b: "after the save\n" in chat_log(b))
-    finally:
-        server.stop()
-
-
-@pytest.mark.timeout(120)
-def test_part4_page_reconnects_after_a_server_restart_and_keeps_the_typed_text(browser):
-    stage = "part4_tests"
-    server = StageServer(stage).start(timeout=60)
-    try:
-        wait = WebDriverWait(browser, 20)
-        browser.get(server.base_url + "/chat/lobby/")
-        wait_for_page_socket(browser, stage, wait)
-        button = browser.find_element(By.ID, "chat-message-submit")
-        field = browser.find_element(By.ID, "chat-message-input")
-        assert button.is_enabled()
-
-        # The server goes away and stays away until started again: no transient state to miss.
-        server.halt()
-        wait.until(lambda b: not page_socket_is_open(b, stage), "the page still says connected")
-        wait.until(lambda b: not button.is_enabled(), "Send stayed enabled with no server")
-
-        # Typing during the outage: Enter sends nothing and the text stays.
-        field.send_keys("typed while offline", Keys.ENTER)
-        assert field.get_attribute("value") == "typed while offline"
-
-        server.start(timeout=60)  # same port, same folder
-        wait_for_page_socket(browser, stage, wait)  # by itself, no reload
-        wait.until(lambda b: button.is_enabled())
-        assert field.get_attribute("value") == "typed while offline"
-
-        field.send_keys(Keys.ENTER)
-        wait.until(
-            EC.text_to_be_present_in_element_value((By.ID, "chat-log"), "typed while offline\n")
-        )
-        assert field.get_attribute("value") == ""
     finally:
         server.stop()

@@ -1,9 +1,9 @@
 """Redis stops and comes back: the server process survives, no message vanishes in silence, and the
 chat works again within seconds of Redis returning.
 
-Parts 2 and 3 run the tutorial's consumer: its channel-layer call raises, and daphne closes that
-socket as an internal error (1011). Part 4 catches the Redis error and closes with 4013 ("try again
-later"), which its page answers by reconnecting.
+Parts 2 to 4 run the tutorial's consumer code here: its channel-layer call raises, and daphne closes
+that socket as an internal error (1011). (Closing with 4013 instead is the redis-outage diff of the
+docs' Beyond the tutorial page, tested with that diff.)
 
 "Acknowledged" here: a message is acknowledged when its sender sees it come back from the room.
 Every send ends in that acknowledgement or in a close, never in silence, and every message
@@ -22,7 +22,7 @@ from stages import GROUP_STAGES
 pytestmark = [pytest.mark.slow, pytest.mark.redis]  # starts redis-servers of its own
 
 RECOVER_WITHIN = 20  # seconds; generous, the measured time is printed
-CLOSE_CODE = {"part2_groups": 1011, "part3_async": 1011, "part4_tests": 4013}
+CLOSE_CODE = {"part2_groups": 1011, "part3_async": 1011, "part4_tests": 1011}
 ROOM = socket_path("outage")
 
 
