@@ -23,15 +23,19 @@ def read_message(text_data):
 def get_history(room_name):
     """The room's last 20 messages, oldest first."""
     newest = Message.objects.filter(room=room_name).order_by("-id")[:20]
-    return list(reversed(newest))  # list(): the query runs here, in the worker thread
+    return list(newest)[::-1]  # list(): the query runs here, in the worker thread
+
+
+def room_group(room_name):
+    # Group names allow only ASCII letters, digits, "-", "_", "." and under 100 characters:
+    # name the group after a hash of the room name, so any room name works.
+    return "chat_" + hashlib.sha256(room_name.encode()).hexdigest()
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.room_name = self.scope["url_route"]["kwargs"]["room_name"]
-        # Group names allow only ASCII letters, digits, "-", "_", "." and under 100 characters:
-        # name the group after a hash of the room name, so any room name works.
-        self.room_group_name = "chat_" + hashlib.sha256(self.room_name.encode()).hexdigest()
+        self.room_group_name = room_group(self.room_name)
 
         # Join room group
         await self.channel_layer.group_add(self.room_group_name, self.channel_name)

@@ -18,7 +18,8 @@ def start_chrome():
     """A headless Chrome, or Chromium where the system has it (Debian, Ubuntu)."""
     options = webdriver.ChromeOptions()
     options.add_argument("--headless=new")
-    options.add_argument("--no-sandbox")  # Chrome refuses to run as root (Docker, CI) without it
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        options.add_argument("--no-sandbox")  # as root (Docker, CI), Chrome needs it
     for name in ("chromium", "chromium-browser"):
         if path := shutil.which(name):
             options.binary_location = path

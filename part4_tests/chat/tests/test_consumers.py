@@ -2,9 +2,13 @@
 import asyncio
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 
+from chat.consumers import room_group
+from chat.models import Message
 from chat.routing import websocket_urlpatterns
 
 # The chat's sockets without the origin check, which needs a browser's Origin header
@@ -67,12 +71,22 @@ async def test_page_from_another_site_is_refused():
     assert not connected
 
 
-@pytest.mark.parametrize("frame", ["hello", '{"text": "hello"}', '["hello"]', '{"message": 1}'])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"text_data": "hello"},
+        {"text_data": '{"text": "hello"}'},
+        {"text_data": '["hello"]'},
+        {"text_data": '{"message": 1}'},
+        {"bytes_data": b'{"message": "hello"}'},
+    ],
+    ids=["not-json", "no-message", "a-list", "a-number", "binary"],
+)
 async def test_malformed_frame_gets_an_error_and_the_socket_stays_open(frame):
     alice = await join("lobby")
     bob = await join("lobby")
 
-    await alice.send_to(text_data=frame)
+    await alice.send_to(**frame)
     assert "error" in await alice.receive_json_from()
     assert await bob.receive_nothing()  # nothing was broadcast
 
@@ -110,8 +124,23 @@ async def test_newcomer_gets_the_room_history():
     assert await latecomer.receive_json_from() == {"message": "one"}
     assert await latecomer.receive_json_from() == {"message": "two"}
     elsewhere = await join("other room")
-    assert await elsewhere.receive_nothing()  # each room has its own history
+    await elsewhere.send_json_to({"message": "three"})
+    assert await elsewhere.receive_json_from() == {"message": "three"}  # no history from lobby
 
     await alice.disconnect()
     await latecomer.disconnect()
     await elsewhere.disconnect()
+
+
+async def test_a_message_already_in_the_history_is_not_sent_twice():
+    # Saved after alice joined the group but before she read the history: it is in both
+    saved = await database_sync_to_async(Message.objects.create)(room="lobby", text="one")
+    alice = await join("lobby")
+    assert await alice.receive_json_from() == {"message": "one"}
+    event = {"type": "chat.message", "message": "one", "id": saved.id}
+    await get_channel_layer().group_send(room_group("lobby"), event)
+
+    await alice.send_json_to({"message": "two"})
+    assert await alice.receive_json_from() == {"message": "two"}  # "one" came once only
+
+    await alice.disconnect()
