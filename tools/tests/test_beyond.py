@@ -45,9 +45,9 @@ def file_diffs(diff):
     return files
 
 
-def apply_beyond(name, folder):
+def apply_beyond(name, folder, beyond=BEYOND):
     """Apply docs/beyond/<name>.diff to folder, a copy of part4_tests (build_along's applier)."""
-    diff = (BEYOND / f"{name}.diff").read_text(encoding="utf-8")
+    diff = (beyond / f"{name}.diff").read_text(encoding="utf-8")
     for path, new, hunks in file_diffs(diff):
         target = folder / path
         if target.exists() == new:
@@ -110,18 +110,39 @@ def test_every_diff_in_docs_beyond_is_tested_and_shown_on_the_page():
         assert shown == DIFFS, page
 
 
-def test_a_diff_that_no_longer_matches_names_the_file_and_line(tmp_path, monkeypatch):
+def test_a_diff_that_no_longer_matches_names_the_file_and_line(tmp_path):
     folder = copy_part4(tmp_path / STAGE)
     routing = folder / "chat" / "routing.py"
     routing.write_text(routing.read_text().replace("from . import consumers", "from . import x"))
-    with pytest.raises(build_along.BuildAlongError, match=r"unknown-paths\.diff, chat/routing\.py"):
+    with pytest.raises(build_along.BuildAlongError) as refused:
         apply_beyond("unknown-paths", folder)
+    assert "unknown-paths.diff, chat/routing.py: hunk 1 does not apply" in str(refused.value)
+    assert "'from . import consumers'" in str(refused.value)
 
 
-def apply_to_copy(parent, names):
+def test_a_diff_as_git_diff_writes_it_applies_the_same(tmp_path):
+    plain = (BEYOND / "redis-outage.diff").read_text(encoding="utf-8")
+
+    def git_header(match):
+        path = match.group(2).removeprefix("b/")
+        mode = "new file mode 100644\nindex 0000000..1234567\n"
+        if match.group(1) != "/dev/null":
+            mode = "index 89abcde..1234567 100644\n"
+        return f"diff --git a/{path} b/{path}\n{mode}{match.group(0)}"
+
+    as_git_writes_it = FILE_HEADER.sub(git_header, plain)
+    assert as_git_writes_it.count("diff --git ") == 3
+    (tmp_path / "beyond").mkdir()
+    (tmp_path / "beyond" / "redis-outage.diff").write_text(as_git_writes_it, encoding="utf-8")
+    ours = apply_to_copy(tmp_path / "plain", ["redis-outage"])
+    from_git = apply_to_copy(tmp_path / "git", ["redis-outage"], tmp_path / "beyond")
+    assert build_along.lesson_files(ours) == build_along.lesson_files(from_git)
+
+
+def apply_to_copy(parent, names, beyond=BEYOND):
     folder = copy_part4(parent / STAGE)
     for name in names:
-        apply_beyond(name, folder)
+        apply_beyond(name, folder, beyond)
     return folder
 
 
