@@ -1,0 +1,186 @@
+"""The "Beyond the tutorial" diffs (docs/beyond/*.diff): each applies to part4_tests, and part 4
+with it passes its own test suite, run as a learner runs it.
+
+A diff is written from the repository root (paths a/part4_tests/...), so a learner applies it
+with `git apply docs/beyond/<name>.diff`. These tests apply it to a copy of part4_tests with
+build_along's applier, and check that `git apply` makes the same files. To change a diff: apply
+it, edit part4_tests, write `git diff part4_tests` to the diff file, then restore part4_tests.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import build_along
+import pytest
+from stages import GENERATED, ROOT
+
+STAGE = "part4_tests"  # see stage_markers.py
+BEYOND = ROOT / "docs" / "beyond"
+# In the order of docs/beyond.md, which says that they also apply together in this order.
+DIFFS = ["reconnect", "redis-outage", "limits", "unknown-paths"]
+
+FILE_HEADER = re.compile(r"^--- (a/\S+|/dev/null)[^\n]*\n\+\+\+ (b/\S+)[^\n]*\n", re.M)
+# Lines `git diff` writes between files, which a learner's regenerated diff may hold.
+GIT_LINE = re.compile(r"^(diff --git |index |new file mode |old mode |new mode )")
+
+
+def file_diffs(diff):
+    """[(path in part4_tests, is it a new file, that file's hunks)] of a diff from the repo root."""
+    headers = list(FILE_HEADER.finditer(diff))
+    if not headers:
+        raise build_along.BuildAlongError("no ---/+++ file header in the diff")
+    files = []
+    for header, following in zip(headers, [*headers[1:], None], strict=True):
+        path = header.group(2).removeprefix("b/")
+        if not path.startswith(f"{STAGE}/"):
+            raise build_along.BuildAlongError(f"{path}: a beyond diff changes {STAGE}/ only")
+        body = diff[header.end() : following.start() if following else len(diff)]
+        hunks = [line for line in body.splitlines(keepends=True) if not GIT_LINE.match(line)]
+        new = header.group(1) == "/dev/null"
+        files.append((path.removeprefix(f"{STAGE}/"), new, "".join(hunks)))
+    return files
+
+
+def apply_beyond(name, folder, beyond=BEYOND):
+    """Apply docs/beyond/<name>.diff to folder, a copy of part4_tests (build_along's applier)."""
+    diff = (beyond / f"{name}.diff").read_text(encoding="utf-8")
+    for path, new, hunks in file_diffs(diff):
+        target = folder / path
+        if target.exists() == new:
+            raise build_along.BuildAlongError(
+                f"{name}.diff: {path} {'exists already' if new else 'does not exist'}"
+            )
+        text = "" if new else target.read_text(encoding="utf-8")
+        patched = build_along.apply_diff(text, hunks, f"{name}.diff, {path}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(patched, encoding="utf-8", newline="\n")
+
+
+def copy_part4(dest):
+    shutil.copytree(ROOT / STAGE, dest, ignore=shutil.ignore_patterns(*GENERATED))
+    return dest
+
+
+# --- Quick: every diff still applies ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", DIFFS)
+def test_the_diff_applies_to_part4_and_git_apply_agrees(name, tmp_path):
+    ours = apply_to_copy(tmp_path / "ours", [name])
+    theirs = git_apply_to_copy(tmp_path / "git", [name])
+    assert build_along.lesson_files(ours) == build_along.lesson_files(theirs)
+    assert build_along.lesson_files(ours) != build_along.lesson_files(ROOT / STAGE)
+
+
+@pytest.mark.parametrize("name", DIFFS)
+def test_the_code_a_diff_adds_passes_ruff(name, tmp_path):
+    folder = apply_to_copy(tmp_path, [name])
+    diff = (BEYOND / f"{name}.diff").read_text(encoding="utf-8")
+    touched = [path for path, _, _ in file_diffs(diff) if path.endswith(".py")]
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "needs ruff: run `uv sync` (the dev group installs it)"
+    for path in touched:
+        # Linted as if it were the repo's file, so the repo's ruff settings apply as they are
+        as_if = ROOT / STAGE / path
+        result = subprocess.run(
+            [ruff, "check", "--stdin-filename", str(as_if), "-"],
+            cwd=ROOT,
+            input=(folder / path).read_text(encoding="utf-8"),
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout
+
+
+def test_all_diffs_apply_together_in_order(tmp_path):
+    ours = apply_to_copy(tmp_path / "ours", DIFFS)
+    theirs = git_apply_to_copy(tmp_path / "git", DIFFS)
+    assert build_along.lesson_files(ours) == build_along.lesson_files(theirs)
+
+
+def test_every_diff_in_docs_beyond_is_tested_and_shown_on_the_page():
+    assert sorted(p.stem for p in BEYOND.glob("*.diff")) == sorted(DIFFS)
+    for page in ("beyond.md", "beyond.ko.md"):
+        text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        shown = re.findall(r'^--8<-- "docs/beyond/([\w-]+)\.diff"$', text, re.M)
+        assert shown == DIFFS, page
+
+
+def test_a_diff_that_no_longer_matches_names_the_file_and_line(tmp_path):
+    folder = copy_part4(tmp_path / STAGE)
+    routing = folder / "chat" / "routing.py"
+    routing.write_text(routing.read_text().replace("from . import consumers", "from . import x"))
+    with pytest.raises(build_along.BuildAlongError) as refused:
+        apply_beyond("unknown-paths", folder)
+    assert "unknown-paths.diff, chat/routing.py: hunk 1 does not apply" in str(refused.value)
+    assert "'from . import consumers'" in str(refused.value)
+
+
+def test_a_diff_as_git_diff_writes_it_applies_the_same(tmp_path):
+    plain = (BEYOND / "redis-outage.diff").read_text(encoding="utf-8")
+
+    def git_header(match):
+        path = match.group(2).removeprefix("b/")
+        mode = "new file mode 100644\nindex 0000000..1234567\n"
+        if match.group(1) != "/dev/null":
+            mode = "index 89abcde..1234567 100644\n"
+        return f"diff --git a/{path} b/{path}\n{mode}{match.group(0)}"
+
+    as_git_writes_it = FILE_HEADER.sub(git_header, plain)
+    assert as_git_writes_it.count("diff --git ") == 3
+    (tmp_path / "beyond").mkdir()
+    (tmp_path / "beyond" / "redis-outage.diff").write_text(as_git_writes_it, encoding="utf-8")
+    ours = apply_to_copy(tmp_path / "plain", ["redis-outage"])
+    from_git = apply_to_copy(tmp_path / "git", ["redis-outage"], tmp_path / "beyond")
+    assert build_along.lesson_files(ours) == build_along.lesson_files(from_git)
+
+
+def apply_to_copy(parent, names, beyond=BEYOND):
+    folder = copy_part4(parent / STAGE)
+    for name in names:
+        apply_beyond(name, folder, beyond)
+    return folder
+
+
+def git_apply_to_copy(parent, names):
+    """The learner's command, `git apply docs/beyond/<name>.diff`, run where part4_tests is."""
+    folder = copy_part4(parent / STAGE)
+    diffs = [str(BEYOND / f"{name}.diff") for name in names]
+    result = subprocess.run(["git", "apply", *diffs], cwd=parent, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+# --- Slow: part 4 with each diff passes its own suite ---------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("beyond")
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=[pytest.mark.redis] * (n == "redis-outage")) for n in DIFFS]
+)
+def test_part4_with_the_diff_passes_its_own_suite(name, tmp_path, request):
+    folder = apply_to_copy(tmp_path, [name])
+    # As test_part4_suite.py: this interpreter, CI=true passed through, nothing of this run's own
+    # pytest or Django setup. The Redis diff runs on Redis; its own test starts another one.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
+    env.pop("REDIS_URL", None)
+    if request.node.get_closest_marker("redis"):
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=540,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"part4 with {name}.diff fails its suite:\n{result.stdout[-20000:]}", False)
+    print(result.stdout.splitlines()[-1])
