@@ -55,7 +55,10 @@ def apply_beyond(name, folder, beyond=BEYOND):
                 f"{name}.diff: {path} {'exists already' if new else 'does not exist'}"
             )
         text = "" if new else target.read_text(encoding="utf-8")
-        patched = build_along.apply_diff(text, hunks, f"{name}.diff, {path}")
+        try:
+            patched = build_along.apply_diff(text, hunks, f"{name}.diff, {path}")
+        except build_along.DiffError as error:
+            raise build_along.BuildAlongError(str(error)) from None
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(patched, encoding="utf-8", newline="\n")
 
