@@ -134,7 +134,7 @@ def test_a_diff_as_git_diff_writes_it_applies_the_same(tmp_path):
         return f"diff --git a/{path} b/{path}\n{mode}{match.group(0)}"
 
     as_git_writes_it = FILE_HEADER.sub(git_header, plain)
-    assert as_git_writes_it.count("diff --git ") == 3
+    assert as_git_writes_it.count("diff --git ") == 2
     (tmp_path / "beyond").mkdir()
     (tmp_path / "beyond" / "redis-outage.diff").write_text(as_git_writes_it, encoding="utf-8")
     ours = apply_to_copy(tmp_path / "plain", ["redis-outage"])
