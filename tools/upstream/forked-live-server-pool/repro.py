@@ -16,6 +16,7 @@ Needs the fork start method (Linux, macOS with it chosen); nothing is left behin
 import asyncio
 import multiprocessing
 import os
+import signal
 import sys
 import tempfile
 import urllib.error
@@ -118,6 +119,7 @@ def live_server_case():
 def main():
     if FORK is None:
         sys.exit("this platform has no fork start method: the bug cannot happen here")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on a kill too
     print(
         f"Python {sys.version.split()[0]}, asgiref {version('asgiref')}, channels "
         f"{version('channels')}, daphne {version('daphne')}, Django {version('django')}; "
@@ -153,6 +155,7 @@ def main():
 
 def run_case(state, case, results):
     """A fresh copy of the untouched parent, in the state the case needs, then the case."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if state == "fixed":
         os.register_at_fork(after_in_child=reset_executor_after_fork)
     if state in ("warm", "fixed"):

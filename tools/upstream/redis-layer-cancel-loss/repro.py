@@ -20,6 +20,7 @@ import asyncio
 import json
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -230,6 +231,7 @@ def parse_args(argv=None):
 
 if __name__ == "__main__":
     args = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop redis-server on a kill too
     with tempfile.TemporaryDirectory(prefix="redis-layer-cancel-loss-") as workdir:
         redis, port = start_redis(workdir)
         try:
