@@ -1,7 +1,9 @@
 """Run part4_tests' own suite (the one learners run) as part of the repo suite.
 
-This is `cd part4_tests && uv run pytest`: the communicator tests on both channel layers, the
-channel layer check, the test database check and the browser tests. The tutorial's own command,
+This is `cd part4_tests && uv run pytest`, the browser tests and the communicator tests, run twice:
+on the in-memory layer, and with REDIS_URL set, as `uv run --env-file ../redis.env pytest` runs it
+(part4's pytest.ini gives the async tests one event loop, which the Redis layer needs). The
+tutorial's own command,
 `uv run python manage.py test chat.tests` (Django's runner, which collects the browser tests only),
 runs in .ci/run instead, to keep this suite short.
 """
@@ -17,13 +19,20 @@ from stages import ROOT
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
 
-@pytest.mark.redis  # part4's suite runs its layer tests on Redis too
+@pytest.mark.redis  # the second layer is Redis
 @pytest.mark.xdist_group("part4_suite")
 @pytest.mark.timeout(600)
-def test_part4_suite_passes(browser_detection):
+@pytest.mark.parametrize("layer", ["memory", "redis"])
+def test_part4_suite_passes(browser_detection, layer, request):
     # With this interpreter; CI=true passes through, so a missing Redis or browser fails there too.
     # Nothing of this run's own pytest/xdist/Django setup leaks in.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "DJANGO_")) and k != "REDIS_URL"
+    }
+    if layer == "redis":
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
     found, leave_out = browser_detection, []
     if found.ready:
         if found.source != "PATH":
