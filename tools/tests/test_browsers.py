@@ -194,6 +194,6 @@ def test_without_a_driver_part4s_suite_skips_its_browser_tests_instead_of_failin
         text=True,
         timeout=540,
     )
-    assert "2 skipped" in result.stdout  # both layers, result.stdout[-5000:]
+    assert "2 skipped" in result.stdout, result.stdout[-5000:]  # part4 runs on both layers
     assert "Chromium found, but no chromedriver; the rest of part4's suite passed" in result.stdout
     assert "--fetch-driver" in result.stdout
