@@ -132,8 +132,8 @@ ASGI_APPLICATION = "mysite.asgi.application"
 
 # Channels: Redis when REDIS_URL is set (several server processes share rooms), else in memory.
 # capacity: how many messages may wait for delivery (per socket in memory; per server process in
-# Redis, and again per socket in the process) before the layer drops them without a word. The
-# default, 100, loses messages when a room of 40 says hello at once.
+# Redis, and again per socket in the process) before the layer drops them, with no error to the
+# sender or the receiver. The default, 100, loses messages when a room of 40 says hello at once.
 if os.environ.get("REDIS_URL"):
     CHANNEL_LAYERS = {
         "default": {

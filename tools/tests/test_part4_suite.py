@@ -19,10 +19,9 @@ from stages import ROOT
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
 
-@pytest.mark.redis  # the second layer is Redis
 @pytest.mark.xdist_group("part4_suite")
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("layer", ["memory", "redis"])
+@pytest.mark.parametrize("layer", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def test_part4_suite_passes(browser_detection, layer, request):
     # With this interpreter; CI=true passes through, so a missing Redis or browser fails there too.
     # Nothing of this run's own pytest/xdist/Django setup leaks in.
