@@ -19,10 +19,16 @@ class DiffError(ValueError):
     """A diff that cannot be read or does not apply; the message says where and why."""
 
 
+# Lines `git diff` writes between files; they carry nothing a hunk needs.
+GIT_LINE = re.compile(r"^(diff --git |index |(new|deleted) file mode |(old|new) mode )")
+
+
 def file_diffs(diff):
     """[(path, diff)] of a diff of several files, each path as its +++ header names it (without
-    git's b/ prefix)."""
+    git's b/ prefix), git's own lines left out. A new file's diff starts `--- /dev/null`."""
     found = []
+    lines = diff.splitlines(keepends=True)
+    diff = "".join(line for line in lines if not GIT_LINE.match(line))
     for chunk in re.split(r"^(?=--- )", diff, flags=re.M):
         header = re.search(r"^\+\+\+ (\S+)", chunk, re.M)
         if header:

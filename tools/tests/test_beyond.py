@@ -17,6 +17,7 @@ from pathlib import Path
 import build_along
 import pytest
 from stages import GENERATED, ROOT
+from unified_diff import file_diffs
 
 STAGE = "part4_tests"  # see stage_markers.py
 BEYOND = ROOT / "docs" / "beyond"
@@ -24,31 +25,22 @@ BEYOND = ROOT / "docs" / "beyond"
 DIFFS = ["reconnect", "redis-outage", "limits", "unknown-paths"]
 
 FILE_HEADER = re.compile(r"^--- (a/\S+|/dev/null)[^\n]*\n\+\+\+ (b/\S+)[^\n]*\n", re.M)
-# Lines `git diff` writes between files, which a learner's regenerated diff may hold.
-GIT_LINE = re.compile(r"^(diff --git |index |new file mode |old mode |new mode )")
 
 
-def file_diffs(diff):
-    """[(path in part4_tests, is it a new file, that file's hunks)] of a diff from the repo root."""
-    headers = list(FILE_HEADER.finditer(diff))
-    if not headers:
-        raise build_along.BuildAlongError("no ---/+++ file header in the diff")
+def stage_diffs(diff):
+    """[(path in part4_tests, is it a new file, that file's diff)] of a diff from the repo root."""
     files = []
-    for header, following in zip(headers, [*headers[1:], None], strict=True):
-        path = header.group(2).removeprefix("b/")
+    for path, body in file_diffs(diff):
         if not path.startswith(f"{STAGE}/"):
             raise build_along.BuildAlongError(f"{path}: a beyond diff changes {STAGE}/ only")
-        body = diff[header.end() : following.start() if following else len(diff)]
-        hunks = [line for line in body.splitlines(keepends=True) if not GIT_LINE.match(line)]
-        new = header.group(1) == "/dev/null"
-        files.append((path.removeprefix(f"{STAGE}/"), new, "".join(hunks)))
+        files.append((path.removeprefix(f"{STAGE}/"), body.startswith("--- /dev/null"), body))
     return files
 
 
 def apply_beyond(name, folder, beyond=BEYOND):
     """Apply docs/beyond/<name>.diff to folder, a copy of part4_tests (build_along's applier)."""
     diff = (beyond / f"{name}.diff").read_text(encoding="utf-8")
-    for path, new, hunks in file_diffs(diff):
+    for path, new, hunks in stage_diffs(diff):
         target = folder / path
         if target.exists() == new:
             raise build_along.BuildAlongError(
@@ -83,7 +75,7 @@ def test_the_diff_applies_to_part4_and_git_apply_agrees(name, tmp_path):
 def test_the_code_a_diff_adds_passes_ruff(name, tmp_path):
     folder = apply_to_copy(tmp_path, [name])
     diff = (BEYOND / f"{name}.diff").read_text(encoding="utf-8")
-    touched = [path for path, _, _ in file_diffs(diff) if path.endswith(".py")]
+    touched = [path for path, _, _ in stage_diffs(diff) if path.endswith(".py")]
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     assert ruff, "needs ruff: run `uv sync` (the dev group installs it)"
     for path in touched:
