@@ -40,7 +40,7 @@ def driver():
 
 
 def main():
-    board = BoardProcess(code="K7P2QX").start()
+    board = BoardProcess(code="K7P2QX", lang="both").start()
     browser = None
     try:
         for name, stage, report in midway(board.code):

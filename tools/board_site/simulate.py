@@ -113,7 +113,7 @@ def midway(code, learners=12, seed=3):
 class BoardProcess:
     """tools/board.py as the instructor starts it, on a loopback port, its output in a file."""
 
-    def __init__(self, port=None, code="TESTCODE", save=None, lang="en", host="127.0.0.1"):
+    def __init__(self, port=None, code="TESTCODE", save=None, lang="both", host="127.0.0.1"):
         from servers import free_port
 
         self.port = port or free_port()
