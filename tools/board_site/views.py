@@ -84,7 +84,7 @@ def page(request):
     # Only the board's own script, style and socket: a name is text, never markup or script.
     response["Content-Security-Policy"] = (
         "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     response["Cache-Control"] = "no-store"
     return response

@@ -32,7 +32,7 @@
       return td;
     }
     const mark = { pass: "✓", fail: "✗", error: "!" }[found.status];
-    td.append(el("span", "mark", mark));
+    td.append(el("span", "mark", mark), " ");
     if (found.status === "pass") {
       td.append(el("span", "label", T.pass));
     } else if (found.mistakes.length) {
