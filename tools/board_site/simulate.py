@@ -69,15 +69,16 @@ def report(name, code, stage, mistake=None, could_not_check=False):
     return board_report.payload(result(stage, mistake, could_not_check), name, code)
 
 
-def classroom(code, learners=30, stages=STAGES, seed=21):
+def classroom(code, learners=30, stages=STAGES, seed=21, suffix=""):
     """Every learner's report for every stage, in stage order: [(name, stage, report)]. About one
-    in four reports fails with a mistake of that stage; one in forty could not be checked."""
+    in four reports fails with a mistake of that stage; one in forty could not be checked. The
+    suffix makes another room's names (" 2": "민지 2")."""
     rng = random.Random(seed)
     frames = {}  # the same (stage, mistake) result is made once
     out = []
     for stage in stages:
         choices = mistakes_for(stage)
-        for name in NAMES[:learners] if learners <= len(NAMES) else names(learners):
+        for name in [n + suffix for n in names(learners)]:
             roll = rng.random()
             mistake = rng.choice(choices) if roll < 0.25 else None
             broken = 0.25 <= roll < 0.275
