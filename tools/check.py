@@ -1,11 +1,14 @@
 """Check your own project against a stage's checkpoint.
 
     uv run python tools/check.py STAGE [PATH] [--lang ko|en] [--json]
+    uv run python tools/check.py STAGE --report ADDRESS --name NAME --code CODE
 
 PATH defaults to workspace/STAGE (made by tools/start.py); any folder with a manage.py works. The
 project is served by its own `manage.py runserver` on a free port and driven from outside with the
 checks in tools/contract/, the same ones the repo's tests run against the reference stages.
 Exit code: 0 the checkpoint holds, 1 it does not, 2 it could not be checked (always saying why).
+--report sends the result to the instructor's classroom board (tools/board_report.py); whether it
+arrived changes neither the output above it nor the exit code.
 """
 
 import argparse
@@ -21,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import board_report
 import contract
 from bilingual import Text
 from contract.catalogue import hint
@@ -418,7 +422,13 @@ def main(argv=None):
     parser.add_argument("path", nargs="?", help="the project folder (default: workspace/STAGE)")
     parser.add_argument("--lang", choices=["ko", "en"], default=None)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--report", metavar="ADDRESS", help="also send the result to the classroom board there"
+    )
+    parser.add_argument("--name", help="your name on the board (with --report)")
+    parser.add_argument("--code", help="the board's join code (with --report)")
     args = parser.parse_args(argv)
+    board_report.check_arguments(parser, args)
     project = Path(args.path) if args.path else ROOT / "workspace" / args.stage
     result = check_project(args.stage, project)
     if hasattr(sys.stdout, "reconfigure"):
@@ -428,6 +438,9 @@ def main(argv=None):
     else:
         colours = sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.name != "nt"
         print(render(result, args.lang or default_lang(), colours))
+    if args.report:  # after the result, on stderr under --json so stdout stays JSON
+        out = sys.stderr if args.json else sys.stdout
+        board_report.report(args, result, args.lang or default_lang(), out)
     return result["exit_code"]
 
 
