@@ -3,7 +3,8 @@
     uv run python tools/board_site/screenshots.py        # writes docs/img/board.png, board.ko.png
 
 The board runs on a loopback port; the reports are the ones tools/check.py --report would send
-(simulate.midway); the page is opened once per language (?lang=en, ?lang=ko).
+(simulate.midway); the page is opened once per language (?lang=en, ?lang=ko). The Korean shot
+needs a CJK font (Debian: `apt-get install fonts-noto-cjk`), or its text renders as boxes.
 """
 
 import sys
