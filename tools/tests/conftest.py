@@ -12,7 +12,7 @@ import shutil
 
 import browsers
 import pytest
-from install_hints import redis_install
+from install_hints import browser_install, redis_install
 from servers import RedisServer, StageServer
 
 pytest_plugins = ["stage_markers"]  # -m part1_echo ... -m repo: see stage_markers.py
@@ -21,7 +21,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 HOW_TO_GET = {
     "redis": f"{redis_install().en}; or set REDIS_URL",
-    "browser": browsers.install_hint(),
+    "browser": browser_install().en,
     # Groups outside a learner's `uv sync` (pyproject's default-groups is `test` only).
     "the docs group": "`uv sync --group docs` (or `uv sync --group dev`, which includes it)",
     "the dev group": "`uv sync --group dev` (docs and the linters)",
