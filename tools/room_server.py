@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from bilingual import Text
+from doctor import port_in_use
 from stages import ROOT, STAGES
 
 LOCAL_HOSTS = ["localhost", "127.0.0.1"]
@@ -152,17 +153,6 @@ def stage_folder(name):
     return None
 
 
-def port_is_free(port):
-    with socket.socket() as s:
-        if os.name != "nt":
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
-
-
 def say(lang, text):
     """Print text in "en", "ko" or (any other value) both, English first, a line each."""
     print(text[lang] if lang in ("en", "ko") else f"{text.en}\n{text.ko}")
@@ -224,7 +214,7 @@ def main(argv=None):
         )
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be 1-65535, not {args.port}")
-    if not port_is_free(args.port):
+    if port_in_use(args.port):
         say(
             args.lang,
             Text(

@@ -9,6 +9,8 @@ import importlib.util
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import browsers
 import pytest
@@ -68,6 +70,34 @@ def fake_path(tmp_path, drop=(), add=None):
             program.write_text(what)
             program.chmod(0o755)
     return str(bin_dir)
+
+
+def run_own_suite(folder, failure, redis_url=None, args=(), driver_dir=None):
+    """`pytest -q` in a project folder as its learner runs it, with this interpreter: CI=true
+    passes through (a missing Redis or browser fails there too), nothing of this run's own
+    pytest, xdist or Django setup leaks in, REDIS_URL only if given, driver_dir first on PATH.
+    Fails the test with `failure` and the output's tail unless the suite passes."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "DJANGO_")) and k != "REDIS_URL"
+    }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    if driver_dir:
+        env["PATH"] = driver_dir + os.pathsep + env.get("PATH", "")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=540,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"{failure}:\n{result.stdout[-20000:]}", pytrace=False)
+    print(result.stdout.splitlines()[-1])
 
 
 @pytest.fixture(scope="session")
