@@ -222,7 +222,7 @@ def resolved(lock, target, python, groups=GROUPS):
     return {name: version for name, version in lock.reached(env, groups)}
 
 
-def table(lock, groups, macos):
+def print_coverage(lock, groups, macos):
     """Print one line per target x Python; return how many lines show a gap."""
     print(f"groups {', '.join(groups) or '(runtime only)'}, macOS {macos[0]}+:")
     bad = 0
@@ -254,7 +254,7 @@ def main(argv=None):
         checks = [(groups, (args.macos, 0) if args.macos else MACOS_LEARNER)]
     else:
         checks = [(GROUPS, MACOS_LEARNER), (CONTRIBUTOR_GROUPS, MACOS_CONTRIBUTOR)]
-    bad = sum(table(lock, groups, macos) for groups, macos in checks)
+    bad = sum(print_coverage(lock, groups, macos) for groups, macos in checks)
     return 1 if bad else 0
 
 

@@ -153,7 +153,7 @@ def stage_folder(name):
     return None
 
 
-def say(lang, text):
+def show(lang, text):
     """Print text in "en", "ko" or (any other value) both, English first, a line each."""
     print(text[lang] if lang in ("en", "ko") else f"{text.en}\n{text.ko}")
 
@@ -167,7 +167,7 @@ def migrate(folder, env, lang):
         text=True,
     )
     if done.returncode == 0:
-        say(
+        show(
             lang,
             Text(
                 "Migrations applied (manage.py migrate): browsers that send a sessionid cookie "
@@ -178,7 +178,7 @@ def migrate(folder, env, lang):
         )
         return True
     last = (done.stderr.strip().splitlines() or ["?"])[-1]
-    say(
+    show(
         lang,
         Text(
             f"manage.py migrate failed ({last}): a browser that sends a sessionid cookie for this "
@@ -215,7 +215,7 @@ def main(argv=None):
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be 1-65535, not {args.port}")
     if port_in_use(args.port):
-        say(
+        show(
             args.lang,
             Text(
                 f"Port {args.port} is in use (another runserver?). Stop it, or serve on another "
@@ -229,11 +229,11 @@ def main(argv=None):
     lan, others = (args.host, []) if args.host else lan_addresses()
     hosts = allowed_hosts(lan)
     if lan:
-        say(args.lang, Text("Laptops in the room open:", "강의실의 노트북에서 열 주소:"))
+        show(args.lang, Text("Laptops in the room open:", "강의실의 노트북에서 열 주소:"))
         for address in lan:
             print(f"    http://{address}:{args.port}/chat/")
     if others:
-        say(
+        show(
             args.lang,
             Text(
                 "Not for the room (another network on this machine, not allowed):",
@@ -245,7 +245,7 @@ def main(argv=None):
             shown = why[args.lang] if args.lang in ("en", "ko") else f"{why.en} / {why.ko}"
             print(f"    {address} ({name}: {shown})" if name else f"    {address} ({shown})")
     if not lan:
-        say(
+        show(
             args.lang,
             Text(
                 "No LAN address found: is this machine on the room's Wi-Fi? Serving on this "
@@ -254,21 +254,21 @@ def main(argv=None):
                 "컴퓨터에서만 열 수 있습니다.",
             ),
         )
-    say(args.lang, Text("On this machine:", "이 컴퓨터에서:"))
+    show(args.lang, Text("On this machine:", "이 컴퓨터에서:"))
     print(f"    http://127.0.0.1:{args.port}/chat/")
     print(f"DJANGO_ALLOWED_HOSTS={' '.join(hosts)}")
     if FIREWALL.get(sys.platform):
-        say(args.lang, FIREWALL[sys.platform].format(port=args.port))
+        show(args.lang, FIREWALL[sys.platform].format(port=args.port))
     if folder.name != STAGES[0]:  # part1 has no channel layer
         redis = os.environ.get("REDIS_URL")
-        say(
+        show(
             args.lang,
             Text(
                 f"Channel layer: {'Redis at REDIS_URL' if redis else 'in memory (one process)'}.",
                 f"채널 레이어: {'REDIS_URL의 Redis' if redis else '인메모리(프로세스 하나)'}.",
             ),
         )
-    say(args.lang, Text("Ctrl+C stops the server.", "Ctrl+C로 서버를 멈춥니다."))
+    show(args.lang, Text("Ctrl+C stops the server.", "Ctrl+C로 서버를 멈춥니다."))
     sys.stdout.flush()
 
     env = {**os.environ, "DJANGO_ALLOWED_HOSTS": " ".join(hosts)}
