@@ -176,34 +176,6 @@ def fetch_driver(browser):
     return manager_driver(browser, offline=False)
 
 
-def install_hint(platform=sys.platform, lang="en"):
-    """What to install on this OS to run the browser tests (one line)."""
-    fetch = "uv run python tools/doctor.py --fetch-driver"
-    hints = {
-        "linux": (
-            "Debian: `sudo apt-get install chromium chromium-driver`; Ubuntu and others: install "
-            f"Google Chrome or Chromium, then `{fetch}` while online",
-            "데비안: `sudo apt-get install chromium chromium-driver`, 우분투 등: Google Chrome이나 "
-            f"Chromium을 설치한 뒤 인터넷에 연결된 상태에서 `{fetch}`",
-        ),
-        "darwin": (
-            "install Google Chrome (google.com/chrome, or `brew install --cask google-chrome`), "
-            f"then `{fetch}` while online (Homebrew's chromium cask is disabled)",
-            "Google Chrome을 설치하고(google.com/chrome 또는 `brew install --cask google-chrome`) "
-            f"인터넷에 연결된 상태에서 `{fetch}`"
-            "(Homebrew의 chromium cask는 더 이상 설치되지 않습니다)",
-        ),
-        "win32": (
-            f"Microsoft Edge comes with Windows (or install Google Chrome): run `{fetch}` once "
-            "while online to get its driver",
-            "Windows에는 Microsoft Edge가 들어 있습니다(Google Chrome도 됩니다). 인터넷에 연결된 "
-            f"상태에서 `{fetch}`를 한 번 실행해 드라이버를 받으세요",
-        ),
-    }
-    en, ko = hints.get(platform, hints["linux"])
-    return ko if lang == "ko" else en
-
-
 def attributes_of(node):
     flat = node.get("attributes", [])
     return dict(zip(flat[::2], flat[1::2], strict=True))

@@ -25,9 +25,20 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tools/browsers.py, lock_coverage.py
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the other tools/ modules
 
-from stages import ROOT, STAGES  # noqa: E402  (standard library only, as this file)
+# Standard library only, as this file (tools/tests/test_layout.py keeps them so).
+from bilingual import Text  # noqa: E402
+from install_hints import FETCH_DRIVER, browser_install, redis_install  # noqa: E402
+from lockfile import (  # noqa: E402
+    LOCK,
+    PYPROJECT,
+    default_groups,
+    normalize,
+    read_toml,
+    versions_by_name,
+)
+from stages import ROOT, STAGES  # noqa: E402
 
 MIN_PYTHON = (3, 11)
 MIN_REDIS = (5, 0)  # channels-redis blocks on BZPOPMIN, added in Redis 5.0
@@ -48,17 +59,16 @@ CAPTURE = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "universal_newl
 
 
 class Result:
-    def __init__(self, status, ko, en, fix_ko=None, fix_en=None):
-        self.status, self.ko, self.en = status, ko, en
-        self.fix_ko, self.fix_en = fix_ko, fix_en
+    """One line of the report: a status mark, what was found, and how to fix it (Text each)."""
+
+    def __init__(self, status, text, fix=None):
+        self.status, self.text, self.fix = status, text, fix
 
     def lines(self, lang):
-        def pick(ko, en):
-            return {"ko": ko, "en": en}.get(lang) or f"{ko} / {en}"
-
-        out = [f"{self.status} {pick(self.ko, self.en)}"]
-        if self.fix_ko:
-            out.append(f"  → {pick(self.fix_ko, self.fix_en)}")
+        """The report's lines in "en", "ko" or (any other value) both."""
+        out = [f"{self.status} {self.text.pick(lang)}"]
+        if self.fix:
+            out.append(f"  → {self.fix.pick(lang)}")
         return out
 
 
@@ -67,7 +77,7 @@ def version_tuple(text):
     return tuple(int(part) for part in match.group(0).split(".")) if match else ()
 
 
-def requirements(pyproject=ROOT / "pyproject.toml"):
+def requirements(pyproject=PYPROJECT):
     """The project's runtime dependencies, {name: specifier}, read from pyproject.toml."""
     text = pyproject.read_text(encoding="utf-8")
     block = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.S | re.M).group(1)
@@ -83,13 +93,17 @@ def check_python(version=None):
     shown = ".".join(str(v) for v in version)
     need = ".".join(str(v) for v in MIN_PYTHON)
     if version[:2] >= MIN_PYTHON:
-        return Result(OK, f"파이썬(Python) {shown}", f"Python {shown}")
+        return Result(OK, Text(f"Python {shown}", f"파이썬(Python) {shown}"))
     return Result(
         FAIL,
-        f"파이썬(Python) 버전이 너무 낮습니다: {shown} ({need} 이상 필요)",
-        f"Python {shown} is too old: {need} or newer is needed",
-        "uv가 알맞은 파이썬을 받아 옵니다: `uv python install 3.12` 다음 `uv sync`",
-        "let uv fetch one: `uv python install 3.12`, then `uv sync`",
+        Text(
+            f"Python {shown} is too old: {need} or newer is needed",
+            f"파이썬(Python) 버전이 너무 낮습니다: {shown} ({need} 이상 필요)",
+        ),
+        Text(
+            "let uv fetch one: `uv python install 3.12`, then `uv sync`",
+            "uv가 알맞은 파이썬을 받아 옵니다: `uv python install 3.12` 다음 `uv sync`",
+        ),
     )
 
 
@@ -114,78 +128,80 @@ def check_platform(build=None, mac_release=None):
         need = ".".join(str(v) for v in MIN_MACOS[:1])
         return Result(
             WARN,
-            f"macOS {shown}: 이 워크숍은 macOS {need} 이상에서 확인했습니다. `uv sync`가 이 "
-            "macOS에 맞는 휠을 찾지 못하면 설치가 실패합니다",
-            f"macOS {shown}: the workshop is checked on macOS {need} or newer; `uv sync` fails "
-            "if a package has no wheel for this release",
-            f"macOS를 {need} 이상으로 업데이트하거나, 설치에 실패하면 개발 컨테이너(GitHub "
-            "Codespaces)를 쓰세요",
-            f"update macOS to {need} or newer, or if the install fails, use the dev container "
-            "(GitHub Codespaces)",
+            Text(
+                f"macOS {shown}: the workshop is checked on macOS {need} or newer; `uv sync` fails "
+                "if a package has no wheel for this release",
+                f"macOS {shown}: 이 워크숍은 macOS {need} 이상에서 확인했습니다. `uv sync`가 이 "
+                "macOS에 맞는 휠을 찾지 못하면 설치가 실패합니다",
+            ),
+            Text(
+                f"update macOS to {need} or newer, or if the install fails, use the dev container "
+                "(GitHub Codespaces)",
+                f"macOS를 {need} 이상으로 업데이트하거나, 설치에 실패하면 개발 컨테이너(GitHub "
+                "Codespaces)를 쓰세요",
+            ),
         )
     if build == "win-arm64":
         return Result(
             FAIL,
-            "이 파이썬은 Windows ARM64용 네이티브 빌드입니다. Daphne가 Twisted를 거쳐 쓰는 "
-            "cryptography(Python 3.11에서는 pyyaml도)에 ARM64용 휠이 없어 `uv sync`가 설치하지 "
-            "못합니다",
-            "this Python is a native Windows ARM64 build: cryptography (which Daphne needs "
-            "through Twisted; on Python 3.11 pyyaml too) has no wheel for it, so `uv sync` "
-            "cannot install",
-            "Windows on ARM이 에뮬레이션으로 실행하는 x64 파이썬을 쓰세요: "
-            f"`uv python install {X64_PYTHON}` 다음 `uv sync --python {X64_PYTHON}`",
-            "use x64 Python, which Windows on ARM runs emulated: "
-            f"`uv python install {X64_PYTHON}`, then `uv sync --python {X64_PYTHON}`",
+            Text(
+                "this Python is a native Windows ARM64 build: cryptography (which Daphne needs "
+                "through Twisted; on Python 3.11 pyyaml too) has no wheel for it, so `uv sync` "
+                "cannot install",
+                "이 파이썬은 Windows ARM64용 네이티브 빌드입니다. Daphne가 Twisted를 거쳐 쓰는 "
+                "cryptography(Python 3.11에서는 pyyaml도)에 ARM64용 휠이 없어 `uv sync`가 설치하지 "
+                "못합니다",
+            ),
+            Text(
+                "use x64 Python, which Windows on ARM runs emulated: "
+                f"`uv python install {X64_PYTHON}`, then `uv sync --python {X64_PYTHON}`",
+                "Windows on ARM이 에뮬레이션으로 실행하는 x64 파이썬을 쓰세요: "
+                f"`uv python install {X64_PYTHON}` 다음 `uv sync --python {X64_PYTHON}`",
+            ),
         )
     if build == "win32":
         return Result(
             FAIL,
-            "32비트 파이썬입니다. uv.lock에는 64비트(x64) Windows용 휠만 있습니다",
-            "this is a 32-bit Python: uv.lock has wheels for 64-bit (x64) Windows only",
-            f"64비트 파이썬을 쓰세요: `uv python install {X64_PYTHON}` 다음 "
-            f"`uv sync --python {X64_PYTHON}`",
-            f"use a 64-bit Python: `uv python install {X64_PYTHON}`, then "
-            f"`uv sync --python {X64_PYTHON}`",
+            Text(
+                "this is a 32-bit Python: uv.lock has wheels for 64-bit (x64) Windows only",
+                "32비트 파이썬입니다. uv.lock에는 64비트(x64) Windows용 휠만 있습니다",
+            ),
+            Text(
+                f"use a 64-bit Python: `uv python install {X64_PYTHON}`, then "
+                f"`uv sync --python {X64_PYTHON}`",
+                f"64비트 파이썬을 쓰세요: `uv python install {X64_PYTHON}` 다음 "
+                f"`uv sync --python {X64_PYTHON}`",
+            ),
         )
     if build in WHEEL_PLATFORMS:
         return None
     return Result(
         WARN,
-        f"이 플랫폼({build})용 휠은 확인하지 않았습니다. 패키지에 휠이 없으면 `uv sync`가 "
-        "실패합니다(이 프로젝트는 소스에서 빌드하지 않습니다)",
-        f"wheels for this platform ({build}) are not checked: `uv sync` fails where a package "
-        "has none (this project never builds from source)",
-        "설치에 실패하면 개발 컨테이너(GitHub Codespaces)나 Docker(`docker compose up`)를 쓰세요",
-        "if the install fails, use the dev container (GitHub Codespaces) or Docker "
-        "(`docker compose up`)",
+        Text(
+            f"wheels for this platform ({build}) are not checked: `uv sync` fails where a package "
+            "has none (this project never builds from source)",
+            f"이 플랫폼({build})용 휠은 확인하지 않았습니다. 패키지에 휠이 없으면 `uv sync`가 "
+            "실패합니다(이 프로젝트는 소스에서 빌드하지 않습니다)",
+        ),
+        Text(
+            "if the install fails, use the dev container (GitHub Codespaces) or Docker "
+            "(`docker compose up`)",
+            "설치에 실패하면 개발 컨테이너(GitHub Codespaces)나 Docker(`docker compose up`)를 "
+            "쓰세요",
+        ),
     )
 
 
-def normalize(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def default_groups(pyproject=ROOT / "pyproject.toml"):
-    """The dependency groups a plain `uv sync` installs ([tool.uv] default-groups)."""
-    import tomllib
-
-    with open(pyproject, "rb") as f:
-        return tomllib.load(f).get("tool", {}).get("uv", {}).get("default-groups", ["dev"])
-
-
-def locked_versions(lock_path=ROOT / "uv.lock", installed=()):
+def locked_versions(lock_path=LOCK, installed=()):
     """({package: version} uv.lock installs here, [groups]) for the default groups plus every
     other group whose own packages are all installed (`uv sync --group docs` and the like),
     markers evaluated for this interpreter; None when `packaging` is not installed."""
-    import tomllib
-
     try:
         from lock_coverage import Lock
         from packaging.markers import Marker, default_environment
     except ImportError:
         return None
-    with open(lock_path, "rb") as f:
-        lock = Lock(tomllib.load(f))
+    lock = Lock(read_toml(lock_path))
     env = {**default_environment(), "extra": ""}
     groups = list(default_groups())
     for group, deps in lock.root().get("dev-dependencies", {}).items():
@@ -195,20 +211,12 @@ def locked_versions(lock_path=ROOT / "uv.lock", installed=()):
     return {n: v for n, v in lock.reached(env, groups)}, groups
 
 
-def all_locked_versions(lock_path=ROOT / "uv.lock"):
+def all_locked_versions(lock_path=LOCK):
     """{package: {every version uv.lock names}}: the check without markers."""
-    import tomllib
-
-    with open(lock_path, "rb") as f:
-        packages = tomllib.load(f).get("package", [])
-    found = {}
-    for package in packages:
-        if "virtual" not in package.get("source", {}):
-            found.setdefault(package["name"], set()).add(package["version"])
-    return found
+    return versions_by_name(Path(lock_path).read_text(encoding="utf-8"))
 
 
-def check_environment(wanted=None, lock_path=ROOT / "uv.lock", exact=True):
+def check_environment(wanted=None, lock_path=LOCK, exact=True):
     """Are the stage packages importable, at exactly the versions uv.lock pins?"""
     try:
         from importlib import metadata
@@ -228,16 +236,20 @@ def check_environment(wanted=None, lock_path=ROOT / "uv.lock", exact=True):
         in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
         return Result(
             FAIL,
-            f"프로젝트 환경이 설치되지 않았거나 이 파이썬({sys.executable})이 그 환경이 아닙니다. "
-            f"가져올 수 없는 패키지: {names}",
-            f"the project environment is not installed, or this Python ({sys.executable}) is "
-            f"not it: cannot import {names}",
-            "저장소 폴더에서 `uv sync`로 설치한 뒤 "
-            "`uv run python tools/doctor.py`로 다시 확인하세요"
-            + ("" if in_venv else " (`python3`가 아니라 `uv run`으로 실행)"),
-            "install it with `uv sync` in the repo folder, then check again with "
-            "`uv run python tools/doctor.py`"
-            + ("" if in_venv else " (through `uv run`, not plain `python3`)"),
+            Text(
+                f"the project environment is not installed, or this Python "
+                f"({sys.executable}) is not it: cannot import {names}",
+                f"프로젝트 환경이 설치되지 않았거나 이 파이썬({sys.executable})이 그 환경이 "
+                f"아닙니다. 가져올 수 없는 패키지: {names}",
+            ),
+            Text(
+                "install it with `uv sync` in the repo folder, then check again with "
+                "`uv run python tools/doctor.py`"
+                + ("" if in_venv else " (through `uv run`, not plain `python3`)"),
+                "저장소 폴더에서 `uv sync`로 설치한 뒤 "
+                "`uv run python tools/doctor.py`로 다시 확인하세요"
+                + ("" if in_venv else " (`python3`가 아니라 `uv run`으로 실행)"),
+            ),
         )
     installed = {}
     for dist in metadata.distributions():
@@ -266,20 +278,26 @@ def check_environment(wanted=None, lock_path=ROOT / "uv.lock", exact=True):
         sync = "uv sync" + "".join(f" --group {g}" for g in extra)
         return Result(
             FAIL,
-            f"설치된 패키지가 uv.lock과 다릅니다: {listed}",
-            f"installed packages differ from uv.lock: {listed}",
-            f"`{sync}`가 uv.lock에 적힌 버전 그대로 설치합니다",
-            f"`{sync}` installs exactly the versions pinned in uv.lock",
+            Text(
+                f"installed packages differ from uv.lock: {listed}",
+                f"설치된 패키지가 uv.lock과 다릅니다: {listed}",
+            ),
+            Text(
+                f"`{sync}` installs exactly the versions pinned in uv.lock",
+                f"`{sync}`가 uv.lock에 적힌 버전 그대로 설치합니다",
+            ),
         )
     listed = ", ".join(f"{n} {metadata.version(n)}" for n in wanted)
-    listed_ko = listed_en = listed
+    listed = Text(listed, listed)
     if groups:
-        listed_ko += f"; 그룹 {', '.join(groups)}"
-        listed_en += f"; groups {', '.join(groups)}"
+        names = ", ".join(groups)
+        listed = Text(f"{listed.en}; groups {names}", f"{listed.ko}; 그룹 {names}")
     return Result(
         OK,
-        f"프로젝트 환경이 uv.lock과 같습니다: 패키지 {count}개({listed_ko})",
-        f"project environment matches uv.lock: {count} packages ({listed_en})",
+        Text(
+            f"project environment matches uv.lock: {count} packages ({listed.en})",
+            f"프로젝트 환경이 uv.lock과 같습니다: 패키지 {count}개({listed.ko})",
+        ),
     )
 
 
@@ -309,30 +327,38 @@ def check_stages(stage_dirs):
             _, err = proc.communicate()
         name = Path(stage_dir).name
         if proc.returncode == 0:
-            results.append(Result(OK, f"{name}: 설정 확인 통과", f"{name}: settings check passed"))
+            results.append(
+                Result(OK, Text(f"{name}: settings check passed", f"{name}: 설정 확인 통과"))
+            )
             continue
         last = (err.strip().splitlines() or ["(no output)"])[-1]
         results.append(
             Result(
                 FAIL,
-                f"{name}: `manage.py check`가 실패했습니다: {last}",
-                f"{name}: `manage.py check` failed: {last}",
-                f"오류가 가리키는 파일을 고치거나 단계를 처음 상태로 되돌리세요: "
-                f"`git checkout -- {name}`",
-                f"fix the file the error names, or reset the stage: `git checkout -- {name}`",
+                Text(
+                    f"{name}: `manage.py check` failed: {last}",
+                    f"{name}: `manage.py check`가 실패했습니다: {last}",
+                ),
+                Text(
+                    f"fix the file the error names, or reset the stage: `git checkout -- {name}`",
+                    f"오류가 가리키는 파일을 고치거나 단계를 처음 상태로 되돌리세요: "
+                    f"`git checkout -- {name}`",
+                ),
             )
         )
     return results
 
 
 def port_in_use(port):
+    """Does something listen on the port, or hold it so that runserver could not bind it?"""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
     except OSError:
         pass
     with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if os.name != "nt":  # on Windows SO_REUSEADDR would let the bind take a port in use
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("0.0.0.0", port))
         except OSError:
@@ -380,22 +406,20 @@ def compose_ports(compose_file=ROOT / "docker-compose.yml"):
 
 def stop_advice(pid, platform=sys.platform):
     command = f"taskkill /PID {pid} /F" if platform == "win32" else f"kill {pid}"
-    return (
-        f"그 프로그램을 끝내거나(`{command}`, 예전 runserver라면 그 터미널에서 Ctrl+C)",
+    return Text(
         f"stop it (`{command}`, or Ctrl+C in an old runserver's terminal)",
+        f"그 프로그램을 끝내거나(`{command}`, 예전 runserver라면 그 터미널에서 Ctrl+C)",
     )
 
 
 def holder(port):
+    """(who listens on the port, how to stop it), a Text each."""
     who = who_listens(port)
     if who:
         pid, name = who
-        return (f"{name}(PID {pid})", f"{name} (PID {pid})", *stop_advice(pid))
-    return (
-        "(누구인지 알 수 없음)",
-        "another program",
-        "그 프로그램을 끝내거나",
-        "stop that program",
+        return Text(f"{name} (PID {pid})", f"{name}(PID {pid})"), stop_advice(pid)
+    return Text("another program", "(누구인지 알 수 없음)"), Text(
+        "stop that program", "그 프로그램을 끝내거나"
     )
 
 
@@ -405,35 +429,43 @@ def check_ports(ports, compose=None):
     for port in ports:
         if not port_in_use(port):
             continue
-        holder_ko, holder_en, stop_ko, stop_en = holder(port)
+        who, stop = holder(port)
         results.append(
             Result(
                 FAIL,
-                f"포트 {port}번을 이미 쓰고 있는 프로그램이 있습니다: {holder_ko}",
-                f"port {port} is already in use by {holder_en}",
-                f"{stop_ko} 다른 포트로 실행하세요: `runserver {port + 10}`",
-                f"{stop_en}, or serve on another port: `runserver {port + 10}`",
+                Text(
+                    f"port {port} is already in use by {who.en}",
+                    f"포트 {port}번을 이미 쓰고 있는 프로그램이 있습니다: {who.ko}",
+                ),
+                Text(
+                    f"{stop.en}, or serve on another port: `runserver {port + 10}`",
+                    f"{stop.ko} 다른 포트로 실행하세요: `runserver {port + 10}`",
+                ),
             )
         )
     compose = {} if compose is None else compose
     for port, service in sorted(compose.items()):
         if port in ports or not port_in_use(port):
             continue
-        holder_ko, holder_en, stop_ko, stop_en = holder(port)
+        who, stop = holder(port)
         results.append(
             Result(
                 WARN,
-                f"docker compose의 {service} 서비스가 쓸 포트 {port}번을 {holder_ko}이(가) 쓰고 "
-                "있어 `docker compose up`이 실패합니다",
-                f"port {port}, which docker compose publishes for {service}, is in use by "
-                f"{holder_en}: `docker compose up` would fail",
-                f"compose를 쓸 때만 문제입니다: {stop_ko} compose를 쓰지 마세요",
-                f"only matters with compose: {stop_en}, or go without compose",
+                Text(
+                    f"port {port}, which docker compose publishes for {service}, is in use by "
+                    f"{who.en}: `docker compose up` would fail",
+                    f"docker compose의 {service} 서비스가 쓸 포트 {port}번을 {who.ko}이(가) 쓰고 "
+                    "있어 `docker compose up`이 실패합니다",
+                ),
+                Text(
+                    f"only matters with compose: {stop.en}, or go without compose",
+                    f"compose를 쓸 때만 문제입니다: {stop.ko} compose를 쓰지 마세요",
+                ),
             )
         )
     if not results:
         listed = ", ".join(str(p) for p in sorted(set(ports) | set(compose)))
-        results.append(Result(OK, f"포트 {listed} 사용 가능", f"ports {listed} are free"))
+        results.append(Result(OK, Text(f"ports {listed} are free", f"포트 {listed} 사용 가능")))
     return results
 
 
@@ -463,30 +495,6 @@ def redis_info(url, timeout=3.0):
         return command("INFO", "server")
 
 
-REDIS_INSTALL = {
-    "linux": (
-        "`sudo apt-get install redis-server`(Fedora: `sudo dnf install redis`) 또는 "
-        "`docker compose up -d redis`",
-        "`sudo apt-get install redis-server` (Fedora: `sudo dnf install redis`), or "
-        "`docker compose up -d redis`",
-    ),
-    "darwin": (
-        "`brew install redis` 다음 `brew services start redis`, 또는 Docker Desktop에서 "
-        "`docker compose up -d redis`",
-        "`brew install redis`, then `brew services start redis`; or with Docker Desktop "
-        "`docker compose up -d redis`",
-    ),
-    "win32": (
-        "Windows용 redis-server는 없습니다: Docker Desktop에서 `docker compose up -d redis`, "
-        "또는 WSL 안에서 `sudo apt-get install redis-server`, 또는 Redis 호환 서버(Memurai 등). "
-        "그다음 `uv run --env-file redis.env ...`로 실행하세요",
-        "Windows has no native redis-server: Docker Desktop's `docker compose up -d redis`, "
-        "or `sudo apt-get install redis-server` inside WSL, or a Redis-compatible server "
-        "(such as Memurai); then run with `uv run --env-file redis.env ...`",
-    ),
-}
-
-
 def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platform):
     """Without REDIS_URL: is there a redis-server to start, or a Redis already answering?"""
     results = []
@@ -500,8 +508,10 @@ def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platfor
             if match and version_tuple(version) < MIN_REDIS
             else Result(
                 OK,
-                f"redis-server {version}: Redis 테스트가 이 redis-server를 직접 띄웁니다",
-                f"redis-server {version}: the Redis tests start their own",
+                Text(
+                    f"redis-server {version}: the Redis tests start their own",
+                    f"redis-server {version}: Redis 테스트가 이 redis-server를 직접 띄웁니다",
+                ),
             )
         )
     try:
@@ -513,22 +523,25 @@ def check_local_redis(strict, probe=LOCAL_REDIS, path=None, platform=sys.platfor
         results.append(
             Result(
                 OK,
-                f"{probe}에서 Redis {match.group(1) if match else '?'}가 응답합니다: "
-                "`uv run --env-file redis.env ...`로 이 Redis를 씁니다",
-                f"Redis {match.group(1) if match else '?'} answers at {probe}: "
-                "`uv run --env-file redis.env ...` uses it",
+                Text(
+                    f"Redis {match.group(1) if match else '?'} answers at {probe}: "
+                    "`uv run --env-file redis.env ...` uses it",
+                    f"{probe}에서 Redis {match.group(1) if match else '?'}가 응답합니다: "
+                    "`uv run --env-file redis.env ...`로 이 Redis를 씁니다",
+                ),
             )
         )
     if not results:
-        fix_ko, fix_en = REDIS_INSTALL.get(platform, REDIS_INSTALL["linux"])
         results.append(
             Result(
                 FAIL if strict else WARN,
-                "Redis가 없습니다: Redis 테스트는 건너뛰고, 2~4부는 인메모리 레이어로만 실행됩니다",
-                "no Redis here: the Redis tests skip, and stages 2-4 run on the in-memory "
-                "layer only",
-                fix_ko,
-                fix_en,
+                Text(
+                    "no Redis here: the Redis tests skip, and stages 2-4 run on the in-memory "
+                    "layer only",
+                    "Redis가 없습니다: Redis 테스트는 건너뛰고, 2~4부는 인메모리 레이어로만 "
+                    "실행됩니다",
+                ),
+                redis_install(platform),
             )
         )
     return results
@@ -539,8 +552,11 @@ def check_redis(url, strict=False, **local):
         return [
             Result(
                 INFO,
-                "REDIS_URL이 없습니다: 2~4부는 인메모리 레이어를 씁니다(프로세스 하나)",
-                "REDIS_URL is not set: stages 2-4 use the in-memory channel layer (one process)",
+                Text(
+                    "REDIS_URL is not set: stages 2-4 use the in-memory channel layer "
+                    "(one process)",
+                    "REDIS_URL이 없습니다: 2~4부는 인메모리 레이어를 씁니다(프로세스 하나)",
+                ),
             ),
             *check_local_redis(strict, **local),
         ]
@@ -550,42 +566,47 @@ def check_redis(url, strict=False, **local):
 def check_redis_url(url):
     parts = urlsplit(url)
     shown = url.replace(f":{parts.password}@", ":***@") if parts.password else url
-    start_ko = (
-        "Redis를 시작하세요(`redis-server`, `docker compose up -d redis`, "
-        "`brew services start redis`). Redis 없이 하려면 명령에서 `--env-file redis.env`를 빼거나 "
-        "REDIS_URL을 지우세요(bash/zsh `unset REDIS_URL`, PowerShell `Remove-Item Env:REDIS_URL`, "
-        "cmd `set REDIS_URL=`)"
-    )
-    start_en = (
+    start = Text(
         "start Redis (`redis-server`, `docker compose up -d redis`, "
         "`brew services start redis`), or go without it: leave `--env-file redis.env` out of "
         "the command, or clear REDIS_URL (bash/zsh `unset REDIS_URL`, PowerShell "
-        "`Remove-Item Env:REDIS_URL`, cmd `set REDIS_URL=`)"
+        "`Remove-Item Env:REDIS_URL`, cmd `set REDIS_URL=`)",
+        "Redis를 시작하세요(`redis-server`, `docker compose up -d redis`, "
+        "`brew services start redis`). Redis 없이 하려면 명령에서 `--env-file redis.env`를 빼거나 "
+        "REDIS_URL을 지우세요(bash/zsh `unset REDIS_URL`, PowerShell `Remove-Item Env:REDIS_URL`, "
+        "cmd `set REDIS_URL=`)",
     )
     if parts.scheme not in ("redis", "rediss"):
         return Result(
             WARN,
-            f"이 검사로는 확인할 수 없는 REDIS_URL 형식입니다: {shown}",
-            f"REDIS_URL ({shown}) has a scheme this check cannot test",
+            Text(
+                f"REDIS_URL ({shown}) has a scheme this check cannot test",
+                f"이 검사로는 확인할 수 없는 REDIS_URL 형식입니다: {shown}",
+            ),
         )
     try:
         info = redis_info(url)
     except PermissionError as error:
         return Result(
             FAIL,
-            f"Redis({shown})가 요청을 거절했습니다: {error}",
-            f"Redis at {shown} refused the request: {error}",
-            "REDIS_URL의 비밀번호를 확인하세요: redis://:비밀번호@호스트:6379/0",
-            "check the password in REDIS_URL: redis://:password@host:6379/0",
+            Text(
+                f"Redis at {shown} refused the request: {error}",
+                f"Redis({shown})가 요청을 거절했습니다: {error}",
+            ),
+            Text(
+                "check the password in REDIS_URL: redis://:password@host:6379/0",
+                "REDIS_URL의 비밀번호를 확인하세요: redis://:비밀번호@호스트:6379/0",
+            ),
         )
     except OSError as error:
         reason = error.strerror or str(error) or type(error).__name__
         return Result(
             FAIL,
-            f"REDIS_URL({shown})의 Redis에 연결할 수 없습니다: {reason}",
-            f"cannot reach Redis at REDIS_URL ({shown}): {reason}",
-            start_ko,
-            start_en,
+            Text(
+                f"cannot reach Redis at REDIS_URL ({shown}): {reason}",
+                f"REDIS_URL({shown})의 Redis에 연결할 수 없습니다: {reason}",
+            ),
+            start,
         )
     match = re.search(r"^redis_version:(\S+)", info, re.M)
     version = match.group(1) if match else "?"
@@ -595,15 +616,19 @@ def check_redis_url(url):
 def redis_version_result(version, shown="REDIS_URL"):
     need = ".".join(str(v) for v in MIN_REDIS)
     if version_tuple(version) >= MIN_REDIS:
-        return Result(OK, f"Redis {version} ({shown})", f"Redis {version} ({shown})")
+        return Result(OK, Text(f"Redis {version} ({shown})", f"Redis {version} ({shown})"))
     return Result(
         FAIL,
-        f"Redis 버전이 너무 낮습니다: {version} ({shown}). channels-redis는 BZPOPMIN을 쓰므로 "
-        f"{need} 이상이 필요합니다",
-        f"Redis {version} ({shown}) is too old: channels-redis uses BZPOPMIN, which needs "
-        f"{need} or newer",
-        "Redis 7을 쓰세요: `docker compose up -d redis` 또는 최신 배포판의 redis-server",
-        "use Redis 7: `docker compose up -d redis`, or a current distribution's redis-server",
+        Text(
+            f"Redis {version} ({shown}) is too old: channels-redis uses BZPOPMIN, which needs "
+            f"{need} or newer",
+            f"Redis 버전이 너무 낮습니다: {version} ({shown}). channels-redis는 BZPOPMIN을 쓰므로 "
+            f"{need} 이상이 필요합니다",
+        ),
+        Text(
+            "use Redis 7: `docker compose up -d redis`, or a current distribution's redis-server",
+            "Redis 7을 쓰세요: `docker compose up -d redis` 또는 최신 배포판의 redis-server",
+        ),
     )
 
 
@@ -621,9 +646,12 @@ def check_docker(path=None, platform=sys.platform):
     if docker is None:
         return Result(
             INFO,
-            "Docker가 없습니다(선택 사항: `docker compose up`으로 모든 단계와 Redis를 띄울 수 "
-            "있습니다)",
-            "Docker is not installed (optional: `docker compose up` serves every stage and Redis)",
+            Text(
+                "Docker is not installed (optional: `docker compose up` serves every stage "
+                "and Redis)",
+                "Docker가 없습니다(선택 사항: `docker compose up`으로 모든 단계와 Redis를 띄울 수 "
+                "있습니다)",
+            ),
         )
     try:
         done = subprocess.run(
@@ -633,22 +661,25 @@ def check_docker(path=None, platform=sys.platform):
     except (OSError, subprocess.SubprocessError):
         engine = None
     if not engine:
-        start_ko, start_en = (
-            ("Docker Desktop을 실행하세요", "start Docker Desktop")
+        start = (
+            Text("start Docker Desktop", "Docker Desktop을 실행하세요")
             if platform in ("win32", "darwin")
-            else ("`sudo systemctl start docker`", "`sudo systemctl start docker`")
+            else Text("`sudo systemctl start docker`", "`sudo systemctl start docker`")
         )
         return Result(
             INFO,
-            "Docker 클라이언트는 있지만 엔진이 돌고 있지 않습니다(선택 사항)",
-            "the Docker client is installed, but its engine is not running (optional)",
-            f"compose를 쓰려면 {start_ko}",
-            f"to use compose, {start_en}",
+            Text(
+                "the Docker client is installed, but its engine is not running (optional)",
+                "Docker 클라이언트는 있지만 엔진이 돌고 있지 않습니다(선택 사항)",
+            ),
+            Text(f"to use compose, {start.en}", f"compose를 쓰려면 {start.ko}"),
         )
     return check_compose_v2(docker, platform) or Result(
         OK,
-        f"Docker 엔진 {engine}: `docker compose up -d redis`로 Redis를 띄울 수 있습니다",
-        f"Docker engine {engine}: `docker compose up -d redis` gives a Redis",
+        Text(
+            f"Docker engine {engine}: `docker compose up -d redis` gives a Redis",
+            f"Docker 엔진 {engine}: `docker compose up -d redis`로 Redis를 띄울 수 있습니다",
+        ),
     )
 
 
@@ -664,27 +695,28 @@ def check_compose_v2(docker, platform=sys.platform):
     except (OSError, subprocess.SubprocessError):
         pass
     if platform in ("win32", "darwin"):
-        fix_ko = "Docker Desktop을 업데이트하세요. 요즘 버전에는 Compose v2가 들어 있습니다"
-        fix_en = "update Docker Desktop: its current releases include Compose v2"
-    else:
-        fix_ko = (
-            "Compose 플러그인을 설치하세요: `sudo apt-get install docker-compose-plugin`(Docker의 "
-            "apt 저장소. Ubuntu 자체 패키지는 `docker-compose-v2`). 예전 `docker-compose` 1.x로는 "
-            "안 됩니다"
+        fix = Text(
+            "update Docker Desktop: its current releases include Compose v2",
+            "Docker Desktop을 업데이트하세요. 요즘 버전에는 Compose v2가 들어 있습니다",
         )
-        fix_en = (
+    else:
+        fix = Text(
             "install the Compose plugin: `sudo apt-get install docker-compose-plugin` (Docker's "
             "apt repository; Ubuntu's own package is `docker-compose-v2`). The old "
-            "`docker-compose` 1.x is not enough"
+            "`docker-compose` 1.x is not enough",
+            "Compose 플러그인을 설치하세요: `sudo apt-get install docker-compose-plugin`(Docker의 "
+            "apt 저장소. Ubuntu 자체 패키지는 `docker-compose-v2`). 예전 `docker-compose` 1.x로는 "
+            "안 됩니다",
         )
     return Result(
         WARN,
-        "Docker에 Compose v2가 없습니다. `docker compose version`이 실패하므로 README와 강사 "
-        "가이드의 `docker compose` 명령이 실행되지 않습니다",
-        "Docker has no Compose v2: `docker compose version` fails, so the `docker compose` "
-        "commands of the README and the instructor guide do not run",
-        fix_ko,
-        fix_en,
+        Text(
+            "Docker has no Compose v2: `docker compose version` fails, so the `docker compose` "
+            "commands of the README and the instructor guide do not run",
+            "Docker에 Compose v2가 없습니다. `docker compose version`이 실패하므로 README와 강사 "
+            "가이드의 `docker compose` 명령이 실행되지 않습니다",
+        ),
+        fix,
     )
 
 
@@ -701,12 +733,17 @@ def check_windows(platform=sys.platform, path=None, policy=None, env=os.environ)
             results.append(
                 Result(
                     WARN,
-                    "`python3`가 파이썬이 아니라 Microsoft Store를 여는 별칭입니다",
-                    "`python3` here is the Microsoft Store's alias, not a Python",
-                    "`uv run python ...`으로 실행하세요(또는 `py`). 별칭 끄기: 설정 > 앱 > 고급 앱 "
-                    "설정 > 앱 실행 별칭에서 python.exe, python3.exe 끄기",
-                    "type `uv run python ...` (or `py`); to turn the alias off: Settings > Apps > "
-                    "Advanced app settings > App execution aliases: python.exe, python3.exe off",
+                    Text(
+                        "`python3` here is the Microsoft Store's alias, not a Python",
+                        "`python3`가 파이썬이 아니라 Microsoft Store를 여는 별칭입니다",
+                    ),
+                    Text(
+                        "type `uv run python ...` (or `py`); to turn the alias off: "
+                        "Settings > Apps > Advanced app settings > App execution aliases: "
+                        "python.exe, python3.exe off",
+                        "`uv run python ...`으로 실행하세요(또는 `py`). 별칭 끄기: 설정 > 앱 > "
+                        "고급 앱 설정 > 앱 실행 별칭에서 python.exe, python3.exe 끄기",
+                    ),
                 )
             )
     if policy is None:
@@ -720,17 +757,22 @@ def check_windows(platform=sys.platform, path=None, policy=None, env=os.environ)
         results.append(
             Result(
                 WARN,
-                f"PowerShell 실행 정책({policy}) 때문에 `.venv\\Scripts\\Activate.ps1`이 "
-                "실행되지 않습니다",
-                f"PowerShell's execution policy ({policy}) refuses `.venv\\Scripts\\Activate.ps1`",
-                "`uv run ...`은 활성화가 필요 없습니다. 활성화하려면: "
-                "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
-                "`uv run ...` needs no activation; to activate anyway: "
-                "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
+                Text(
+                    f"PowerShell's execution policy ({policy}) refuses "
+                    "`.venv\\Scripts\\Activate.ps1`",
+                    f"PowerShell 실행 정책({policy}) 때문에 `.venv\\Scripts\\Activate.ps1`이 "
+                    "실행되지 않습니다",
+                ),
+                Text(
+                    "`uv run ...` needs no activation; to activate anyway: "
+                    "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
+                    "`uv run ...`은 활성화가 필요 없습니다. 활성화하려면: "
+                    "`Set-ExecutionPolicy -Scope CurrentUser RemoteSigned`",
+                ),
             )
         )
     if not results:
-        results.append(Result(OK, "Windows 설정 문제 없음", "Windows settings are fine"))
+        results.append(Result(OK, Text("Windows settings are fine", "Windows 설정 문제 없음")))
     return results
 
 
@@ -738,47 +780,55 @@ def check_browser(strict=False, path=None, platform=sys.platform):
     import browsers  # dataclasses: Python 3.7+, imported only once the Python is known to do
 
     found = browsers.detect(path=path, platform=platform)
-    hint_ko, hint_en = browsers.install_hint(platform, "ko"), browsers.install_hint(platform)
+    hint = browser_install(platform)
     if found.ready:
         name = f"{found.browser.name} {found.browser.major}"
         driver = f"{found.browser.driver_program} {found.driver_major}"
         return Result(
-            OK,
-            f"{name}, {driver} ({found.driver})",
-            f"{name}, {driver} ({found.driver})",
+            OK, Text(f"{name}, {driver} ({found.driver})", f"{name}, {driver} ({found.driver})")
         )
     if found.driver:  # a driver of another major version: broken, not missing
         return Result(
             FAIL,
-            f"브라우저와 드라이버 버전이 맞지 않습니다: {found.problem}",
-            f"browser and driver versions differ: {found.problem}",
-            f"같은 버전의 드라이버를 받으세요(인터넷 연결 필요): "
-            f"`uv run python tools/doctor.py --fetch-driver`, 또는 {hint_ko}",
-            f"get the matching driver while online: "
-            f"`uv run python tools/doctor.py --fetch-driver`, or {hint_en}",
+            Text(
+                f"browser and driver versions differ: {found.problem}",
+                f"브라우저와 드라이버 버전이 맞지 않습니다: {found.problem}",
+            ),
+            Text(
+                f"get the matching driver while online: `{FETCH_DRIVER}`, or {hint.en}",
+                f"같은 버전의 드라이버를 받으세요(인터넷 연결 필요): `{FETCH_DRIVER}`, "
+                f"또는 {hint.ko}",
+            ),
         )
     if found.browser is not None:  # a browser but no driver: Selenium would go online for one
-        fetch = "uv run python tools/doctor.py --fetch-driver"
-        apt_ko, apt_en = "", ""
+        apt = Text("", "")
         if platform.startswith("linux") and found.browser.name == "Chromium":
-            apt_ko = " 데비안에서는 `sudo apt-get install chromium-driver`도 됩니다"
-            apt_en = "; on Debian, `sudo apt-get install chromium-driver` also does"
+            apt = Text(
+                "; on Debian, `sudo apt-get install chromium-driver` also does",
+                " 데비안에서는 `sudo apt-get install chromium-driver`도 됩니다",
+            )
         return Result(
             FAIL,
-            f"브라우저 테스트를 실행할 준비가 되지 않았습니다: 브라우저({found.browser.name})는 "
-            f"있지만 {found.browser.driver_program}가 없습니다. Selenium이 드라이버를 "
-            "내려받아야 하는데, 인터넷이 없으면 받지 못합니다",
-            f"not ready for the browser tests: {found.problem}, so Selenium would have to "
-            "download one, which fails without the internet",
-            f"인터넷에 연결된 상태에서 한 번 실행하세요: `{fetch}`.{apt_ko}",
-            f"run once while online: `{fetch}`{apt_en}",
+            Text(
+                f"not ready for the browser tests: {found.problem}, so Selenium would have to "
+                "download one, which fails without the internet",
+                "브라우저 테스트를 실행할 준비가 되지 않았습니다: "
+                f"브라우저({found.browser.name})는 있지만 {found.browser.driver_program}가 "
+                "없습니다. Selenium이 드라이버를 "
+                "내려받아야 하는데, 인터넷이 없으면 받지 못합니다",
+            ),
+            Text(
+                f"run once while online: `{FETCH_DRIVER}`{apt.en}",
+                f"인터넷에 연결된 상태에서 한 번 실행하세요: `{FETCH_DRIVER}`.{apt.ko}",
+            ),
         )
     return Result(
         FAIL if strict else WARN,
-        f"브라우저 테스트를 할 수 없습니다({found.problem}): 이 테스트는 건너뜁니다",
-        f"the browser tests cannot run here ({found.problem}): they skip",
-        hint_ko,
-        hint_en,
+        Text(
+            f"the browser tests cannot run here ({found.problem}): they skip",
+            f"브라우저 테스트를 할 수 없습니다({found.problem}): 이 테스트는 건너뜁니다",
+        ),
+        hint,
     )
 
 
@@ -790,26 +840,28 @@ def fetch_driver(lang):
     if found.ready:
         result = Result(
             OK,
-            f"드라이버가 이미 있습니다: {found.driver}",
-            f"a matching driver is already there: {found.driver}",
+            Text(
+                f"a matching driver is already there: {found.driver}",
+                f"드라이버가 이미 있습니다: {found.driver}",
+            ),
         )
     elif found.browser is None:
         result = Result(
             FAIL,
-            "먼저 브라우저를 설치하세요",
-            "install a browser first",
-            browsers.install_hint(lang="ko"),
-            browsers.install_hint(),
+            Text("install a browser first", "먼저 브라우저를 설치하세요"),
+            browser_install(),
         )
     else:
         driver = browsers.fetch_driver(found.browser)
         result = (
-            Result(OK, f"드라이버를 받았습니다: {driver}", f"driver cached: {driver}")
+            Result(OK, Text(f"driver cached: {driver}", f"드라이버를 받았습니다: {driver}"))
             if driver
             else Result(
                 FAIL,
-                "Selenium Manager가 드라이버를 받지 못했습니다(인터넷 연결을 확인하세요)",
-                "Selenium Manager could not fetch a driver (is this machine online?)",
+                Text(
+                    "Selenium Manager could not fetch a driver (is this machine online?)",
+                    "Selenium Manager가 드라이버를 받지 못했습니다(인터넷 연결을 확인하세요)",
+                ),
             )
         )
     for line in result.lines(lang):
@@ -839,8 +891,10 @@ def run(checks, ports, stage_dirs, lang, strict=False, compose=None):
             results.append(
                 Result(
                     WARN,
-                    "단계 설정 확인은 환경을 설치한 뒤에 할 수 있습니다",
-                    "the stages' settings can be checked once the environment is installed",
+                    Text(
+                        "the stages' settings can be checked once the environment is installed",
+                        "단계 설정 확인은 환경을 설치한 뒤에 할 수 있습니다",
+                    ),
                 )
             )
     if "ports" in checks:
@@ -860,17 +914,21 @@ def run(checks, ports, stage_dirs, lang, strict=False, compose=None):
     if problems:
         summary = Result(
             FAIL,
-            f"준비 안 됨: 문제 {problems}개. → 안내대로 고친 뒤 다시 실행하세요",
-            f"not ready: {problems} problem(s); fix them as shown (→), then run this again",
+            Text(
+                f"not ready: {problems} problem(s); fix them as shown (→), then run this again",
+                f"준비 안 됨: 문제 {problems}개. → 안내대로 고친 뒤 다시 실행하세요",
+            ),
         )
     elif warnings:
         summary = Result(
             OK,
-            f"준비 완료(경고 {warnings}개: 해당 테스트는 건너뜁니다)",
-            f"ready ({warnings} warning(s): those tests skip)",
+            Text(
+                f"ready ({warnings} warning(s): those tests skip)",
+                f"준비 완료(경고 {warnings}개: 해당 테스트는 건너뜁니다)",
+            ),
         )
     else:
-        summary = Result(OK, "준비 완료", "ready")
+        summary = Result(OK, Text("ready", "준비 완료"))
     print()
     print(summary.lines(lang)[0])
     return 1 if problems else 0

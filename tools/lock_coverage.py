@@ -16,14 +16,12 @@ no wheel for an older macOS.
 
 import argparse
 import sys
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
+from lockfile import LOCK, default_groups, read_toml
 from packaging.markers import Marker
 from packaging.tags import compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import parse_wheel_filename
-from stages import ROOT
 
 PYTHONS = [(3, 11), (3, 12), (3, 13), (3, 14)]
 # Every group but bench (only the benchmark uses it); dev = test + docs + linters.
@@ -74,12 +72,6 @@ class Target:
         found = list(cpython_tags(python, [interpreter], self.platforms))
         found += compatible_tags(python, interpreter, self.platforms)
         return set(found)
-
-
-def default_groups(pyproject=ROOT / "pyproject.toml"):
-    """The groups a plain `uv sync` installs: [tool.uv] default-groups."""
-    data = tomllib.loads(Path(pyproject).read_text(encoding="utf-8"))
-    return data.get("tool", {}).get("uv", {}).get("default-groups", ["dev"])
 
 
 GROUPS = default_groups()
@@ -139,8 +131,8 @@ def targets(macos=MACOS_LEARNER):
 TARGETS = targets()
 
 
-def load(path=ROOT / "uv.lock"):
-    return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+def load(path=LOCK):
+    return read_toml(path)
 
 
 class Lock:
@@ -230,7 +222,7 @@ def resolved(lock, target, python, groups=GROUPS):
     return {name: version for name, version in lock.reached(env, groups)}
 
 
-def table(lock, groups, macos):
+def print_coverage(lock, groups, macos):
     """Print one line per target x Python; return how many lines show a gap."""
     print(f"groups {', '.join(groups) or '(runtime only)'}, macOS {macos[0]}+:")
     bad = 0
@@ -246,7 +238,7 @@ def table(lock, groups, macos):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lock", default=str(ROOT / "uv.lock"))
+    parser.add_argument("--lock", default=str(LOCK))
     parser.add_argument(
         "--groups", help="comma-separated groups (default: a learner's, then a contributor's)"
     )
@@ -262,7 +254,7 @@ def main(argv=None):
         checks = [(groups, (args.macos, 0) if args.macos else MACOS_LEARNER)]
     else:
         checks = [(GROUPS, MACOS_LEARNER), (CONTRIBUTOR_GROUPS, MACOS_CONTRIBUTOR)]
-    bad = sum(table(lock, groups, macos) for groups, macos in checks)
+    bad = sum(print_coverage(lock, groups, macos) for groups, macos in checks)
     return 1 if bad else 0
 
 

@@ -21,13 +21,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bilingual import Text
+from doctor import port_in_use
 from stages import ROOT, STAGES
 
 LOCAL_HOSTS = ["localhost", "127.0.0.1"]
 ALIASES = {stage.split("_")[0]: stage for stage in STAGES}  # part1 -> part1_echo
 
 FIREWALL = {
-    "win32": (
+    "win32": Text(
         "Windows Defender Firewall may ask whether Python may communicate on networks: tick "
         "'Private networks' and click 'Allow access'. If you clicked Cancel, allow python.exe "
         "in 'Allow an app through Windows Firewall', and set the Wi-Fi to a Private network.",
@@ -35,7 +37,7 @@ FIREWALL = {
         "체크하고 '액세스 허용'을 누르세요. 이미 취소했다면 'Windows 방화벽을 통해 앱 허용'에서 "
         "python.exe를 허용하고, Wi-Fi를 개인 네트워크로 두세요.",
     ),
-    "darwin": (
+    "darwin": Text(
         "macOS may ask whether 'python3' may accept incoming network connections: click "
         "Allow. With the firewall in 'Block all incoming connections' mode no one can join: "
         "turn that off in System Settings > Network > Firewall > Options.",
@@ -43,7 +45,7 @@ FIREWALL = {
         "방화벽이 '들어오는 연결 모두 차단'이면 아무도 들어올 수 없으니 시스템 설정 > 네트워크 "
         "> 방화벽 > 옵션에서 그 설정을 끄세요.",
     ),
-    "linux": (
+    "linux": Text(
         "If a firewall is on (ufw, firewalld), open the port for the room: "
         "`sudo ufw allow {port}/tcp` or `sudo firewall-cmd --add-port={port}/tcp`.",
         "방화벽(ufw, firewalld)이 켜져 있으면 포트를 여세요: `sudo ufw allow {port}/tcp` "
@@ -63,17 +65,17 @@ OTHER_NETWORKS = [
     (re.compile(r"^(utun|tun|tap|wg|tailscale|zt|ipsec|ppp)|VPN|Tailscale|ZeroTier", re.I), "VPN"),
 ]
 WHY_NOT = {
-    "containers": ("a container network (Docker, Podman)", "컨테이너 네트워크(Docker, Podman)"),
-    "VMs": (
+    "containers": Text("a container network (Docker, Podman)", "컨테이너 네트워크(Docker, Podman)"),
+    "VMs": Text(
         "a virtual machine network (WSL, VirtualBox, VMware)",
         "가상 머신 네트워크(WSL, VirtualBox, VMware)",
     ),
-    "VPN": ("a VPN tunnel", "VPN 터널"),
-    "link-local": (
+    "VPN": Text("a VPN tunnel", "VPN 터널"),
+    "link-local": Text(
         "link-local: that network gave no address",
         "링크 로컬: 네트워크가 주소를 주지 않음",
     ),
-    "down": ("its interface is down", "인터페이스가 꺼져 있음"),
+    "down": Text("its interface is down", "인터페이스가 꺼져 있음"),
 }
 
 
@@ -151,19 +153,9 @@ def stage_folder(name):
     return None
 
 
-def port_is_free(port):
-    with socket.socket() as s:
-        if os.name != "nt":
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
-
-
-def say(lang, en, ko):
-    print({"en": en, "ko": ko}.get(lang, f"{en}\n{ko}"))
+def show(lang, text):
+    """Print text in "en", "ko" or (any other value) both, English first, a line each."""
+    print(text[lang] if lang in ("en", "ko") else f"{text.en}\n{text.ko}")
 
 
 def migrate(folder, env, lang):
@@ -175,21 +167,25 @@ def migrate(folder, env, lang):
         text=True,
     )
     if done.returncode == 0:
-        say(
+        show(
             lang,
-            "Migrations applied (manage.py migrate): browsers that send a sessionid cookie "
-            "chat too.",
-            "마이그레이션을 적용했습니다(manage.py migrate). sessionid 쿠키를 보내는 "
-            "브라우저에서도 채팅이 됩니다.",
+            Text(
+                "Migrations applied (manage.py migrate): browsers that send a sessionid cookie "
+                "chat too.",
+                "마이그레이션을 적용했습니다(manage.py migrate). sessionid 쿠키를 보내는 "
+                "브라우저에서도 채팅이 됩니다.",
+            ),
         )
         return True
     last = (done.stderr.strip().splitlines() or ["?"])[-1]
-    say(
+    show(
         lang,
-        f"manage.py migrate failed ({last}): a browser that sends a sessionid cookie for this "
-        "host will get no chat.",
-        f"manage.py migrate가 실패했습니다({last}). 이 호스트의 sessionid 쿠키를 보내는 "
-        "브라우저에서는 채팅이 되지 않습니다.",
+        Text(
+            f"manage.py migrate failed ({last}): a browser that sends a sessionid cookie for this "
+            "host will get no chat.",
+            f"manage.py migrate가 실패했습니다({last}). 이 호스트의 sessionid 쿠키를 보내는 "
+            "브라우저에서는 채팅이 되지 않습니다.",
+        ),
     )
     return False
 
@@ -218,54 +214,61 @@ def main(argv=None):
         )
     if not 1 <= args.port <= 65535:
         parser.error(f"--port must be 1-65535, not {args.port}")
-    if not port_is_free(args.port):
-        say(
+    if port_in_use(args.port):
+        show(
             args.lang,
-            f"Port {args.port} is in use (another runserver?). Stop it, or serve on another "
-            f"port: --port {args.port + 10}",
-            f"포트 {args.port}번을 이미 쓰고 있습니다(다른 runserver?). 그 서버를 끝내거나 다른 "
-            f"포트로 실행하세요: --port {args.port + 10}",
+            Text(
+                f"Port {args.port} is in use (another runserver?). Stop it, or serve on another "
+                f"port: --port {args.port + 10}",
+                f"포트 {args.port}번을 이미 쓰고 있습니다(다른 runserver?). 그 서버를 끝내거나 "
+                f"다른 포트로 실행하세요: --port {args.port + 10}",
+            ),
         )
         return 1
 
     lan, others = (args.host, []) if args.host else lan_addresses()
     hosts = allowed_hosts(lan)
     if lan:
-        say(args.lang, "Laptops in the room open:", "강의실의 노트북에서 열 주소:")
+        show(args.lang, Text("Laptops in the room open:", "강의실의 노트북에서 열 주소:"))
         for address in lan:
             print(f"    http://{address}:{args.port}/chat/")
     if others:
-        say(
+        show(
             args.lang,
-            "Not for the room (another network on this machine, not allowed):",
-            "강의실용이 아닌 주소(이 컴퓨터의 다른 네트워크, 허용하지 않음):",
+            Text(
+                "Not for the room (another network on this machine, not allowed):",
+                "강의실용이 아닌 주소(이 컴퓨터의 다른 네트워크, 허용하지 않음):",
+            ),
         )
         for address, name, kind in others:
-            en, ko = WHY_NOT[kind]
-            shown = {"en": en, "ko": ko}.get(args.lang, f"{en} / {ko}")
+            why = WHY_NOT[kind]
+            shown = why[args.lang] if args.lang in ("en", "ko") else f"{why.en} / {why.ko}"
             print(f"    {address} ({name}: {shown})" if name else f"    {address} ({shown})")
     if not lan:
-        say(
+        show(
             args.lang,
-            "No LAN address found: is this machine on the room's Wi-Fi? Serving on this "
-            "machine only.",
-            "LAN 주소를 찾지 못했습니다. 이 컴퓨터가 강의실 Wi-Fi에 연결되어 있나요? 지금은 이 "
-            "컴퓨터에서만 열 수 있습니다.",
+            Text(
+                "No LAN address found: is this machine on the room's Wi-Fi? Serving on this "
+                "machine only.",
+                "LAN 주소를 찾지 못했습니다. 이 컴퓨터가 강의실 Wi-Fi에 연결되어 있나요? 지금은 이 "
+                "컴퓨터에서만 열 수 있습니다.",
+            ),
         )
-    say(args.lang, "On this machine:", "이 컴퓨터에서:")
+    show(args.lang, Text("On this machine:", "이 컴퓨터에서:"))
     print(f"    http://127.0.0.1:{args.port}/chat/")
     print(f"DJANGO_ALLOWED_HOSTS={' '.join(hosts)}")
     if FIREWALL.get(sys.platform):
-        en, ko = FIREWALL[sys.platform]
-        say(args.lang, en.format(port=args.port), ko.format(port=args.port))
+        show(args.lang, FIREWALL[sys.platform].format(port=args.port))
     if folder.name != STAGES[0]:  # part1 has no channel layer
         redis = os.environ.get("REDIS_URL")
-        say(
+        show(
             args.lang,
-            f"Channel layer: {'Redis at REDIS_URL' if redis else 'in memory (one process)'}.",
-            f"채널 레이어: {'REDIS_URL의 Redis' if redis else '인메모리(프로세스 하나)'}.",
+            Text(
+                f"Channel layer: {'Redis at REDIS_URL' if redis else 'in memory (one process)'}.",
+                f"채널 레이어: {'REDIS_URL의 Redis' if redis else '인메모리(프로세스 하나)'}.",
+            ),
         )
-    say(args.lang, "Ctrl+C stops the server.", "Ctrl+C로 서버를 멈춥니다.")
+    show(args.lang, Text("Ctrl+C stops the server.", "Ctrl+C로 서버를 멈춥니다."))
     sys.stdout.flush()
 
     env = {**os.environ, "DJANGO_ALLOWED_HOSTS": " ".join(hosts)}

@@ -22,6 +22,39 @@ OWN_GROUP = (
 )
 
 
+def signal_group(proc, sig=signal.SIGTERM):
+    """Signal the process group of proc (started with OWN_GROUP) without waiting: a server and
+    its autoreloader child alike; Ctrl+Break on Windows."""
+    if proc and proc.poll() is None:
+        try:
+            if os.name == "nt":
+                proc.send_signal(signal.CTRL_BREAK_EVENT)
+            else:
+                os.killpg(proc.pid, sig)
+        except OSError:
+            pass
+
+
+def end_group(proc, sig=signal.SIGTERM, timeout=5):
+    """signal_group() and wait; kill what is left after `timeout` (on Windows, the process
+    tree), e.g. a server child its parent left behind."""
+    signal_group(proc, sig)
+    if proc and proc.poll() is None:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    if proc:
+        if os.name == "nt":
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True)
+        else:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        proc.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -199,35 +232,13 @@ class StageServer:
 
     def ask_to_stop(self, sig=signal.SIGTERM):
         """Signal the server's whole process group (the autoreloader's parent and its server
-        child, or the one --noreload process) without waiting; Ctrl+Break on Windows."""
-        if self.proc and self.proc.poll() is None:
-            try:
-                if os.name == "nt":
-                    self.proc.send_signal(signal.CTRL_BREAK_EVENT)
-                else:
-                    os.killpg(self.proc.pid, sig)
-            except OSError:
-                pass
+        child, or the one --noreload process) without waiting."""
+        signal_group(self.proc, sig)
 
     def halt(self, sig=signal.SIGTERM, timeout=5):
-        """ask_to_stop() and wait; kill what is left after `timeout` (on Windows, the process
-        tree). The workdir stays, so `start()` can serve it again on the same port."""
-        self.ask_to_stop(sig)
-        if self.proc and self.proc.poll() is None:
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.proc:
-            if os.name == "nt":
-                tree = ["taskkill", "/F", "/T", "/PID", str(self.proc.pid)]
-                subprocess.run(tree, capture_output=True)
-            else:
-                try:  # whatever is left of the group, e.g. a server child its parent left behind
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            self.proc.wait()
+        """Stop the process group (end_group). The workdir stays, so `start()` can serve it
+        again on the same port."""
+        end_group(self.proc, sig, timeout)
         if self._log:
             self._log.close()
             self._log = None

@@ -21,33 +21,38 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from importlib import metadata
 from pathlib import Path
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from servers import RedisServer, StageServer  # noqa: E402
-from stages import ROOT  # noqa: E402
 
 from bench.load import run_load  # noqa: E402
+from bench.report import (  # noqa: E402
+    LAYER_NAMES,
+    fmt,
+    load_average,
+    load_text,
+    machine,
+    markdown_table,
+    median,
+    quiet,
+    write_results,
+)
 
 COMMAND = "uv run python tools/bench/burst.py"
 RESULTS = Path(__file__).resolve().parent / "results" / "burst.json"
-DOCS = {"en": ROOT / "docs" / "benchmark.md", "ko": ROOT / "docs" / "benchmark.ko.md"}
 BEGIN, END = "<!-- bench:burst:begin -->", "<!-- bench:burst:end -->"
 
 BURST_STAGES = ("part3_async", "part4_tests")
+PACKAGES = ("django", "channels", "channels-redis", "daphne", "websockets", "redis")
 ROOMS = (30, 40, 60)
 MESSAGES = (3, 5)
 LAYERS = ("redis", "memory")
@@ -105,28 +110,6 @@ class RedisWaiting:
         self.client.close()
 
 
-def tree_cpu(pid):
-    """CPU seconds of a process and all its children (the autoreloader and its server)."""
-    total = 0.0
-    with contextlib.suppress(psutil.Error):
-        root = psutil.Process(pid)
-        for proc in [root, *root.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                total += times.user + times.system
-    return total
-
-
-def quiet(pid, limit=0.15, window=0.3, timeout=15.0):
-    """Wait (bounded) until the server has worked off the previous run's backlog."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        before = tree_cpu(pid)
-        time.sleep(window)
-        if tree_cpu(pid) - before < limit * window:
-            return
-
-
 def server_env(redis_url):
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
     if redis_url:
@@ -154,36 +137,9 @@ def layer_settings(workdir, redis_url):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def machine():
-    cpu = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    versions = {
-        name: metadata.version(name)
-        for name in ("django", "channels", "channels-redis", "daphne", "websockets", "redis")
-    }
-    words = ""
-    if shutil.which("redis-server"):
-        words = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
-    versions["redis-server"] = next(
-        (w.split("=", 1)[1] for w in words.split() if w.startswith("v=")), "?"
-    )
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "os": f"{platform.system()} {platform.release()}",
-        "versions": versions,
-        "load_before": os.getloadavg() if hasattr(os, "getloadavg") else None,
-    }
-
-
 def burst(server, clients, messages, redis_url=None):
     """One burst against a started server: load.py's report plus the Redis sampling."""
-    quiet(server.proc.pid)
+    quiet(server.proc.pid, timeout=15.0)
     waiting = RedisWaiting(redis_url) if redis_url else contextlib.nullcontext()
     with waiting:
         report = asyncio.run(
@@ -206,7 +162,7 @@ def burst(server, clients, messages, redis_url=None):
 
 def run(args):
     started = time.monotonic()
-    info = machine()
+    info = machine(PACKAGES)
     redis, redis_url = None, None
     if args.redis_url:
         redis_url = args.redis_url
@@ -254,7 +210,7 @@ def run(args):
         if redis:
             redis.stop()
     info["elapsed_s"] = round(time.monotonic() - started)
-    info["load_after"] = os.getloadavg() if hasattr(os, "getloadavg") else None
+    info["load_after"] = load_average()
     info["idle_timeout_s"] = IDLE_TIMEOUT
     info["max_seconds"] = MAX_SECONDS
     return {"machine": info, "targets": targets, "runs": runs}
@@ -278,11 +234,6 @@ def summarise(data):
                 if r["target"] == t["name"]
                 and (r["clients"], r["messages_per_client"]) == (clients, messages)
             ]
-
-            def med(key, runs=runs):
-                values = [r[key] for r in runs if r.get(key) is not None]
-                return statistics.median(values) if values else None
-
             most = max(runs, key=lambda r: r.get("redis_waiting_most", -1))
             rows.append(
                 {
@@ -295,9 +246,9 @@ def summarise(data):
                     "missing": [r["missing"] for r in runs],
                     "duplicates": sum(r["duplicates"] for r in runs),
                     "connect_failures": sum(r["connect_failures"] for r in runs),
-                    "p50": med("p50_ms"),
-                    "p99": med("p99_ms"),
-                    "cpu_s": med("server_cpu_s"),
+                    "p50": median(runs, "p50_ms"),
+                    "p99": median(runs, "p99_ms"),
+                    "cpu_s": median(runs, "server_cpu_s"),
                     "waiting": most.get("redis_waiting_most"),
                     "waiting_bytes": most.get("redis_waiting_bytes"),
                 }
@@ -305,12 +256,6 @@ def summarise(data):
     order = {layer: i for i, layer in enumerate(LAYERS)}
     rows.sort(key=lambda r: (order[r["target"]["layer"]], r["clients"], r["messages"]))
     return rows
-
-
-def fmt(value, digits=0):
-    if value is None:
-        return "–"
-    return f"{value:,.{digits}f}"
 
 
 def kilobytes(size):
@@ -347,17 +292,10 @@ HEADERS = {
         "Redis에서 한꺼번에 기다린 최대 메시지",
     ),
 }
-LAYER_NAMES = {
-    "en": {"redis": "Redis core", "memory": "in-memory"},
-    "ko": {"redis": "Redis 코어", "memory": "인메모리"},
-}
 
 
 def table(rows, lang):
-    lines = [
-        "| " + " | ".join(HEADERS[lang]) + " |",
-        "|---|---|---|" + "---:|" * (len(HEADERS[lang]) - 3),
-    ]
+    cells = []
     for row in rows:
         t = row["target"]
         waiting = "–"
@@ -366,32 +304,29 @@ def table(rows, lang):
         missing = ", ".join(f"{m:,}" for m in row["missing"])
         if row["connect_failures"]:
             missing += f" ({row['connect_failures']} not connected)"
-        cells = [
-            LAYER_NAMES[lang][t["layer"]],
-            f"{t['stage'].split('_')[0]} ({t['capacity']:,})",
-            f"{row['clients']} × {row['messages']}",
-            str(row["runs"]),
-            fmt(row["expected"]),
-            f"{fmt(row['delivered'])} / {fmt(row['expected'] * row['runs'])}",
-            missing,
-            fmt(row["duplicates"]),
-            fmt(row["p50"], 1),
-            fmt(row["p99"], 1),
-            fmt(row["cpu_s"], 2),
-            waiting,
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        cells.append(
+            [
+                LAYER_NAMES[t["layer"]][lang],
+                f"{t['stage'].split('_')[0]} ({t['capacity']:,})",
+                f"{row['clients']} × {row['messages']}",
+                str(row["runs"]),
+                fmt(row["expected"]),
+                f"{fmt(row['delivered'])} / {fmt(row['expected'] * row['runs'])}",
+                missing,
+                fmt(row["duplicates"]),
+                fmt(row["p50"], 1),
+                fmt(row["p99"], 1),
+                fmt(row["cpu_s"], 2),
+                waiting,
+            ]
+        )
+    return markdown_table(HEADERS[lang], cells, left=3)
 
 
 def results_block(data, rows, lang):
     m = data["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
-    load = "?"
-    if m.get("load_before"):
-        load = " / ".join(f"{x:.1f}" for x in m["load_before"])
-        if m.get("load_after"):
-            load += " → " + " / ".join(f"{x:.1f}" for x in m["load_after"])
+    load = load_text(m)
     idle, most = m["idle_timeout_s"], m["max_seconds"]
     if lang == "en":
         head = (
@@ -415,14 +350,7 @@ def results_block(data, rows, lang):
 
 
 def write_docs(data, rows):
-    for lang, path in DOCS.items():
-        text = path.read_text(encoding="utf-8")
-        if BEGIN not in text or END not in text:
-            print(f"{path} has no {BEGIN} ... {END} block; not writing")
-            continue
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
-        path.write_text(before + results_block(data, rows, lang) + after, encoding="utf-8")
+    write_results(BEGIN, END, lambda lang: results_block(data, rows, lang))
 
 
 def positive_ints(text):

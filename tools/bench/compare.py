@@ -14,31 +14,37 @@ results block of docs/benchmark.md and docs/benchmark.ko.md, and docs/img/benchm
 import argparse
 import asyncio
 import json
-import os
-import platform
 import re
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from importlib import metadata
 from pathlib import Path
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bilingual import Text  # noqa: E402
 from servers import RedisServer  # noqa: E402
 from stages import ROOT  # noqa: E402
 
 from bench.load import run_load  # noqa: E402
+from bench.report import (  # noqa: E402
+    LAYER_NAMES,
+    fmt,
+    load_average,
+    load_text,
+    machine,
+    markdown_table,
+    median,
+    quiet,
+    write_results,
+)
 from bench.targets import make_server  # noqa: E402
 
 COMMAND = "uv run --group bench python tools/bench/compare.py"
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
-DOCS = {"en": ROOT / "docs" / "benchmark.md", "ko": ROOT / "docs" / "benchmark.ko.md"}
 PLOT = ROOT / "docs" / "img" / "benchmark.png"
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
 
@@ -54,12 +60,12 @@ SCENARIOS = {
 IDLE_TIMEOUT = 2.0
 GRACE = {"steady": 6.0, "burst": 15.0}
 
-LAYERS = {"memory": "in-memory", "redis": "Redis core", "pubsub": "Redis pub/sub"}
-LAYERS_KO = {"memory": "인메모리", "redis": "Redis 코어", "pubsub": "Redis pub/sub"}
+LAYERS = ("memory", "redis", "pubsub")
+PACKAGES = ("django", "channels", "channels-redis", "daphne", "uvicorn", "websockets", "redis")
 # The tuning diffs, for labels (see tools/bench/tuning/ and docs/benchmark.md).
 TUNING_LABELS = {
-    "en": {"dispatch": "dispatch override", "capacity": "capacity 1,500"},
-    "ko": {"dispatch": "dispatch 재정의", "capacity": "용량 1,500"},
+    "dispatch": Text("dispatch override", "dispatch 재정의"),
+    "capacity": Text("capacity 1,500", "용량 1,500"),
 }
 BOTH = ("dispatch", "capacity")
 
@@ -106,56 +112,8 @@ def targets(servers, sync_everywhere=False):
     return blocks
 
 
-def machine():
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {
-        name: metadata.version(name)
-        for name in (
-            "django",
-            "channels",
-            "channels-redis",
-            "daphne",
-            "uvicorn",
-            "websockets",
-            "redis",
-        )
-    }
-    redis_version = subprocess.run(
-        ["redis-server", "--version"], capture_output=True, text=True
-    ).stdout.split()
-    versions["redis-server"] = next(
-        (w.split("=", 1)[1] for w in redis_version if w.startswith("v=")), "?"
-    )
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "os": f"{platform.system()} {platform.release()}",
-        "versions": versions,
-        "load_before": os.getloadavg(),
-    }
-
-
-def quiet(pid, limit=0.15, window=0.3, timeout=10.0):
-    """Wait (bounded) until the server has worked off the previous run's backlog."""
-    proc = psutil.Process(pid)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        before = sum(proc.cpu_times()[:2])
-        time.sleep(window)
-        if sum(proc.cpu_times()[:2]) - before < limit * window:
-            return
-
-
 def measure(server, redis, scenario, room, quick):
-    quiet(server.proc.pid)
+    quiet(server.proc.pid, timeout=10.0)
     spec = dict(SCENARIOS[scenario])
     if quick:
         spec["messages"] = max(2, spec["messages"] // 5)
@@ -187,7 +145,7 @@ def run(args):
     if args.only:
         blocks = [[t for t in b if re.search(args.only, t["name"])] for b in blocks]
         blocks = [b for b in blocks if b]
-    info = machine()
+    info = machine(PACKAGES)
     redis = RedisServer().start()
     parent = tempfile.mkdtemp(prefix="bench-")
     servers = {}
@@ -222,9 +180,9 @@ def run(args):
         for server in servers.values():
             server.stop()
         redis.stop()
-        subprocess.run(["rm", "-rf", parent], check=False)
+        shutil.rmtree(parent, ignore_errors=True)
     info["elapsed_s"] = round(time.monotonic() - started)
-    info["load_after"] = os.getloadavg()
+    info["load_after"] = load_average()
     info["grace_s"] = GRACE
     info["quick"] = args.quick
     all_targets = [{"name": "bare", "server": "bare"}] + [t for b in blocks for t in b]
@@ -249,10 +207,6 @@ def summarise(data):
             if not runs:
                 continue
 
-            def med(key, runs=runs):
-                values = [r[key] for r in runs if r[key] is not None]
-                return statistics.median(values) if values else None
-
             delivered = sum(r["delivered"] for r in runs)
             expected = sum(r["expected"] for r in runs)
             cpu_s = sum(
@@ -264,14 +218,14 @@ def summarise(data):
                 "delivered": delivered,
                 "expected": expected,
                 "delivered_pct": 100 * delivered / expected if expected else 0,
-                "rate": med("deliveries_per_s"),
-                "p50": med("p50_ms"),
-                "p99": med("p99_ms"),
-                "cpu_pct": med("server_cpu_pct"),
-                "rss": med("server_rss_mb"),
+                "rate": median(runs, "deliveries_per_s"),
+                "p50": median(runs, "p50_ms"),
+                "p99": median(runs, "p99_ms"),
+                "cpu_pct": median(runs, "server_cpu_pct"),
+                "rss": median(runs, "server_rss_mb"),
                 "us_per_delivery": 1e6 * cpu_s / delivered if delivered else None,
-                "p99_vs_bare": (med("p99_ms") / bare_p99[s])
-                if bare_p99[s] and med("p99_ms")
+                "p99_vs_bare": (median(runs, "p99_ms") / bare_p99[s])
+                if bare_p99[s] and median(runs, "p99_ms")
                 else None,
             }
         rows.append(row)
@@ -281,21 +235,12 @@ def summarise(data):
 def label(t, lang="en"):
     if t["server"] == "bare":
         return "bare websockets" if lang == "en" else "websockets 단독 서버"
-    layers = LAYERS if lang == "en" else LAYERS_KO
-    text = f"{t['stage'].split('_')[0]} · {t['server']} · {layers[t['layer']]}"
+    text = f"{t['stage'].split('_')[0]} · {t['server']} · {LAYER_NAMES[t['layer']][lang]}"
     for name in t.get("tuning", []):
-        text += " + " + TUNING_LABELS[lang][name]
+        text += " + " + TUNING_LABELS[name][lang]
     if t.get("workers"):
         text += f" · {t['workers']} workers" if lang == "en" else f" · 워커 {t['workers']}개"
     return text
-
-
-def fmt(value, digits=0):
-    if value is None:
-        return "–"
-    if digits == 0:
-        return f"{value:,.0f}"
-    return f"{value:,.{digits}f}"
 
 
 HEADERS = {
@@ -329,10 +274,7 @@ HEADERS = {
 
 
 def table(rows, lang):
-    lines = [
-        "| " + " | ".join(HEADERS[lang]) + " |",
-        "|" + "---|" + "---:|" * (len(HEADERS[lang]) - 1),
-    ]
+    cells = []
     for row in rows:
         st, bu = row.get("steady", {}), row.get("burst", {})
 
@@ -340,34 +282,28 @@ def table(rows, lang):
             return f"{d['delivered_pct']:.1f}%" if d else "–"
 
         ratio = st.get("p99_vs_bare")
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    label(row["target"], lang),
-                    pct(st),
-                    fmt(st.get("rate")),
-                    fmt(st.get("p50"), 1),
-                    fmt(st.get("p99"), 1),
-                    f"{ratio:.1f}×" if ratio else "–",
-                    f"{fmt(st.get('cpu_pct'))}%",
-                    fmt(st.get("us_per_delivery")),
-                    fmt(st.get("rss")),
-                    pct(bu),
-                    fmt(bu.get("p99"), 1),
-                ]
-            )
-            + " |"
+        cells.append(
+            [
+                label(row["target"], lang),
+                pct(st),
+                fmt(st.get("rate")),
+                fmt(st.get("p50"), 1),
+                fmt(st.get("p99"), 1),
+                f"{ratio:.1f}×" if ratio else "–",
+                f"{fmt(st.get('cpu_pct'))}%",
+                fmt(st.get("us_per_delivery")),
+                fmt(st.get("rss")),
+                pct(bu),
+                fmt(bu.get("p99"), 1),
+            ]
         )
-    return "\n".join(lines)
+    return markdown_table(HEADERS[lang], cells)
 
 
 def results_block(data, rows, lang):
     m = data["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
-    load = " / ".join(f"{x:.1f}" for x in m["load_before"])
-    if m.get("load_after"):
-        load += " → " + " / ".join(f"{x:.1f}" for x in m["load_after"])
+    load = load_text(m)
     if lang == "en":
         head = (
             f"Measured on {m['cpu']} ({m['cores']} cores), {m['os']}, Python {m['python']}; "
@@ -452,17 +388,7 @@ def plot(rows):
 
 
 def write_docs(data, rows):
-    for lang, path in DOCS.items():
-        if not path.exists():
-            print(f"{path} is missing; not writing its results block")
-            continue
-        text = path.read_text()
-        if BEGIN not in text or END not in text:
-            print(f"{path} has no {BEGIN} ... {END} block; not writing")
-            continue
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
-        path.write_text(before + results_block(data, rows, lang) + after)
+    write_results(BEGIN, END, lambda lang: results_block(data, rows, lang))
 
 
 def main(argv=None):

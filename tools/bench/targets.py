@@ -6,16 +6,14 @@ shows a reader), and the pub/sub layer is chosen by a settings module written in
 (mysite/bench_settings.py). The stage folders themselves are never touched.
 """
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from servers import StageServer, free_port, wait_until
+from servers import OWN_GROUP, StageServer, end_group, free_port, wait_until
 from stages import GENERATED, ROOT
 from unified_diff import apply_diff, file_diffs
 
@@ -103,7 +101,7 @@ class BareServer:
             [sys.executable, str(script), "--port", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            **OWN_GROUP,
         )
         wait_until(self._listens, timeout, f"bare server on port {self.port}")
         return self
@@ -112,13 +110,7 @@ class BareServer:
         return ""
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        end_group(self.proc)
 
 
 def make_server(target, redis_url, parent=None):

@@ -9,10 +9,12 @@ import importlib.util
 import os
 import re
 import shutil
+import subprocess
+import sys
 
 import browsers
 import pytest
-from install_hints import redis_install
+from install_hints import browser_install, redis_install
 from servers import RedisServer, StageServer
 
 pytest_plugins = ["stage_markers"]  # -m part1_echo ... -m repo: see stage_markers.py
@@ -21,7 +23,7 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 HOW_TO_GET = {
     "redis": f"{redis_install().en}; or set REDIS_URL",
-    "browser": browsers.install_hint(),
+    "browser": browser_install().en,
     # Groups outside a learner's `uv sync` (pyproject's default-groups is `test` only).
     "the docs group": "`uv sync --group docs` (or `uv sync --group dev`, which includes it)",
     "the dev group": "`uv sync --group dev` (docs and the linters)",
@@ -68,6 +70,34 @@ def fake_path(tmp_path, drop=(), add=None):
             program.write_text(what)
             program.chmod(0o755)
     return str(bin_dir)
+
+
+def run_own_suite(folder, failure, redis_url=None, args=(), driver_dir=None):
+    """`pytest -q` in a project folder as its learner runs it, with this interpreter: CI=true
+    passes through (a missing Redis or browser fails there too), nothing of this run's own
+    pytest, xdist or Django setup leaks in, REDIS_URL only if given, driver_dir first on PATH.
+    Fails the test with `failure` and the output's tail unless the suite passes."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "DJANGO_")) and k != "REDIS_URL"
+    }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    if driver_dir:
+        env["PATH"] = driver_dir + os.pathsep + env.get("PATH", "")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=540,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"{failure}:\n{result.stdout[-20000:]}", pytrace=False)
+    print(result.stdout.splitlines()[-1])
 
 
 @pytest.fixture(scope="session")

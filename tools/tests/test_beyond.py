@@ -7,7 +7,6 @@ build_along's applier, and check that `git apply` makes the same files. To chang
 it, edit part4_tests, write `git diff part4_tests` to the diff file, then restore part4_tests.
 """
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import build_along
 import pytest
+from conftest import run_own_suite
 from stages import GENERATED, ROOT
 from unified_diff import file_diffs
 
@@ -161,21 +161,10 @@ def git_apply_to_copy(parent, names):
 )
 def test_part4_with_the_diff_passes_its_own_suite(name, tmp_path, request):
     folder = apply_to_copy(tmp_path, [name])
-    # As test_part4_suite.py: this interpreter, CI=true passed through, nothing of this run's own
-    # pytest or Django setup. The Redis diff runs on Redis; its own test starts another one.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
-    env.pop("REDIS_URL", None)
-    if request.node.get_closest_marker("redis"):
-        env["REDIS_URL"] = request.getfixturevalue("redis_url")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q"],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=540,
+    # The Redis diff runs on Redis; its own test starts another one.
+    redis = request.node.get_closest_marker("redis")
+    run_own_suite(
+        folder,
+        f"part4 with {name}.diff fails its suite",
+        redis_url=request.getfixturevalue("redis_url") if redis else None,
     )
-    if result.returncode != 0:
-        pytest.fail(f"part4 with {name}.diff fails its suite:\n{result.stdout[-20000:]}", False)
-    print(result.stdout.splitlines()[-1])

@@ -10,6 +10,7 @@ import sys
 import browsers
 import pytest
 from conftest import fake_path, missing
+from install_hints import browser_install
 from stages import GENERATED, ROOT
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
@@ -78,7 +79,7 @@ def test_with_no_browser_the_skip_line_says_what_to_install(tmp_path):
     result = run_fixture_test(fake_path(tmp_path))
     assert "1 skipped" in result.stdout, result.stdout
     assert "needs browser (no Chromium, Google Chrome or Microsoft Edge found)" in result.stdout
-    assert browsers.install_hint() in result.stdout
+    assert browser_install().en in result.stdout
 
 
 def test_edge_is_driven_with_msedgedriver(tmp_path):
@@ -146,12 +147,12 @@ def test_macos_chrome_is_found_in_applications(tmp_path, monkeypatch):
 
 
 def test_install_advice_is_current_for_each_os():
-    mac, windows = browsers.install_hint("darwin"), browsers.install_hint("win32")
+    mac, windows = browser_install("darwin").en, browser_install("win32").en
     assert "google-chrome" in mac and "--cask chromium" not in mac
     assert "Edge" in windows and "--fetch-driver" in windows
-    assert "apt-get install chromium chromium-driver" in browsers.install_hint("linux")
+    assert "apt-get install chromium chromium-driver" in browser_install("linux").en
     for platform_name in ("linux", "darwin", "win32"):
-        assert browsers.install_hint(platform_name, "ko") != browsers.install_hint(platform_name)
+        assert browser_install(platform_name).ko != browser_install(platform_name).en
 
 
 def test_with_google_chrome_the_only_browser_part4s_browser_tests_run(tmp_path):

@@ -1,6 +1,6 @@
 """The contract's own rules, fast (no server): every mistake a check can name is catalogued, check
 ids are unique per stage, a check's own log signs win, destructive checks run last, and the
-"(N checks)" written in the notes and docs is what the checker prints.
+checker's last line as the notes and docs quote it is one the checker prints.
 """
 
 import ast
@@ -245,29 +245,33 @@ def test_stages_where_refuses_a_behaviour_the_table_does_not_have():
         stages_where(broadcast=True)
 
 
-# --- "(N checks)" in the notes and docs ------------------------------------------------------
+# --- The checker's last line, as the notes and docs quote it ---------------------------------
 
 
 def _pattern(template):
-    """The checker's final line (check.WORDS) as a regex: {stage} and the numbers captured."""
+    """A last line of the checker (check.WORDS) as a regex: {stage} and the numbers captured."""
     text = re.escape(template)
     for name, group in {
         "stage": r"(?P<stage>part\d+_\w+)",
         "n": r"(?P<n>\d+)",
         "k": r"(?P<k>\d+)",
-        "skipped": r"(?P<skipped>.*?)",
     }.items():
         text = text.replace(re.escape("{" + name + "}"), group)
     return re.compile(text)
 
 
-FINAL_LINES = [
-    _pattern(check.WORDS[key][lang]) for key in ("pass", "failed") for lang in ("en", "ko")
+LAST_LINES = [
+    _pattern(check.WORDS[key][lang])
+    for key in ("pass", "passed_with_skips", "failed")
+    for lang in ("en", "ko")
 ]
+# A quote of a last line; it ends at a backtick, a double quote, an f-string field or the line's
+# end.
+QUOTED = re.compile(r"(?:PASS|FAIL|통과|실패): part\d+_\w+ (?:checkpoint|체크포인트)[^`\"{\n]*")
 
 
-def written_counts():
-    """[(place, stage, n)] of every checker final line quoted in the notes, docs and tests."""
+def quoted_last_lines():
+    """[(place, quote)] of every last line of the checker quoted in the notes, docs and tests."""
     places = [
         *ROOT.glob("*.md"),
         *(ROOT / "docs").rglob("*.md"),
@@ -277,21 +281,26 @@ def written_counts():
     found = []
     for path in places:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            for pattern in FINAL_LINES:
-                for m in pattern.finditer(line):
-                    place = f"{path.relative_to(ROOT).as_posix()}:{number}"
-                    found.append((place, m["stage"], int(m["n"])))
+            for m in QUOTED.finditer(line):
+                if not line.startswith("{", m.end()):  # an f-string's fields: no literal quote
+                    found.append((f"{path.relative_to(ROOT).as_posix()}:{number}", m[0].rstrip()))
     return found
 
 
-def test_check_counts_written_in_the_notes_and_docs_are_the_checkers():
-    found = written_counts()
-    assert len({place.split(":")[0] for place, _, _ in found}) >= 4, found
-    wrong = [
-        f"{place}: {stage} says {n} checks, the checker runs {len(checks_for(stage, True))}"
-        for place, stage, n in found
-        if n != len(checks_for(stage, checkpoint_only=True))
-    ]
+def test_the_last_lines_quoted_in_the_notes_and_docs_are_the_checkers():
+    """A pass line carries no count of checks, so adding a check changes no quote; a fail line's
+    count must be the stage's."""
+    found = quoted_last_lines()
+    assert len({place.split(":")[0] for place, _ in found}) >= 4, found
+    wrong = []
+    for place, quote in found:
+        match = next((m for p in LAST_LINES if (m := p.fullmatch(quote))), None)
+        if match is None:
+            wrong.append(f"{place}: {quote!r} is no line the checker prints")
+        elif "n" in match.groupdict():
+            runs = len(checks_for(match["stage"], checkpoint_only=True))
+            if int(match["n"]) != runs:
+                wrong.append(f"{place}: {quote!r}: the checker runs {runs} checks")
     assert not wrong, "\n".join(wrong)
 
 

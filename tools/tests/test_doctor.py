@@ -13,6 +13,7 @@ import browsers
 import doctor
 import pytest
 from conftest import fake_path, missing
+from install_hints import browser_install
 from servers import free_port
 from stages import GENERATED, ROOT
 
@@ -92,10 +93,10 @@ def test_versions_are_compared_with_uv_lock_exactly(tmp_path):
     # A patch release of difference is enough, for a direct and an indirect dependency.
     result = doctor.check_environment(lock_path=lock_with(tmp_path, "django", django, "5.2.0"))
     assert result.status == doctor.FAIL
-    assert f"django {django} (uv.lock: 5.2.0)" in result.en
-    assert "uv.lock" in result.fix_en and "uv.lock" in result.fix_ko
+    assert f"django {django} (uv.lock: 5.2.0)" in result.text.en
+    assert "uv.lock" in result.fix.en and "uv.lock" in result.fix.ko
     result = doctor.check_environment(lock_path=lock_with(tmp_path, "twisted", twisted, "1.0"))
-    assert f"twisted {twisted} (uv.lock: 1.0)" in result.en
+    assert f"twisted {twisted} (uv.lock: 1.0)" in result.text.en
 
 
 def test_a_locked_package_that_is_not_installed_is_named(tmp_path):
@@ -111,7 +112,7 @@ def test_a_locked_package_that_is_not_installed_is_named(tmp_path):
     lock.write_text(lock.read_text().replace("[[package]]\n", extra + "[[package]]\n", 1))
     result = doctor.check_environment(lock_path=lock)
     assert result.status == doctor.FAIL
-    assert "no-such-package (uv.lock: 1.0; not installed)" in result.en
+    assert "no-such-package (uv.lock: 1.0; not installed)" in result.text.en
 
 
 def test_without_packaging_any_locked_version_passes_and_others_fail(tmp_path):
@@ -119,7 +120,7 @@ def test_without_packaging_any_locked_version_passes_and_others_fail(tmp_path):
     assert doctor.check_environment(exact=False).status == doctor.OK
     lock = lock_with(tmp_path, "django", django, "5.2.0")
     result = doctor.check_environment(lock_path=lock, exact=False)
-    assert f"django {django} (uv.lock: 5.2.0)" in result.en
+    assert f"django {django} (uv.lock: 5.2.0)" in result.text.en
 
 
 @pytest.mark.parametrize("build", ["linux-x86_64", "linux-aarch64", "win-amd64"])
@@ -130,9 +131,9 @@ def test_a_platform_with_wheels_for_everything_says_nothing(build):
 def test_native_arm64_python_on_windows_is_told_to_use_x64_python():
     result = doctor.check_platform("win-arm64")
     assert result.status == doctor.FAIL
-    assert "cryptography" in result.en and "cryptography" in result.ko
+    assert "cryptography" in result.text.en and "cryptography" in result.text.ko
     x64 = "cpython-3.12-windows-x86_64-none"
-    for fix in (result.fix_en, result.fix_ko):
+    for fix in (result.fix.en, result.fix.ko):
         assert f"`uv python install {x64}`" in fix and f"`uv sync --python {x64}`" in fix
     assert doctor.check_platform("win32").status == doctor.FAIL  # 32-bit Python
 
@@ -143,14 +144,14 @@ def test_macos_older_than_the_checked_floor_is_named():
     assert doctor.check_platform(universal, "15.1") is None
     old = doctor.check_platform(universal, "11.7.10")
     assert old.status == doctor.WARN
-    assert old.en.startswith("macOS 11.7.10: the workshop is checked on macOS 12 or newer")
-    assert "Codespaces" in old.fix_en and "Codespaces" in old.fix_ko
+    assert old.text.en.startswith("macOS 11.7.10: the workshop is checked on macOS 12 or newer")
+    assert "Codespaces" in old.fix.en and "Codespaces" in old.fix.ko
 
 
 def test_a_platform_the_lock_does_not_cover_is_a_warning():
     result = doctor.check_platform("linux-armv7l")
-    assert result.status == doctor.WARN and "linux-armv7l" in result.en
-    assert "docker compose up" in result.fix_en
+    assert result.status == doctor.WARN and "linux-armv7l" in result.text.en
+    assert "docker compose up" in result.fix.en
 
 
 def test_groups_count_when_installed_and_only_then():
@@ -178,8 +179,8 @@ def learner_names():
 def test_old_python_is_refused_with_how_to_get_a_new_one():
     result = doctor.check_python((3, 10, 12))
     assert result.status == doctor.FAIL
-    assert result.en == "Python 3.10.12 is too old: 3.11 or newer is needed"
-    assert "uv python install" in result.fix_en and "uv python install" in result.fix_ko
+    assert result.text.en == "Python 3.10.12 is too old: 3.11 or newer is needed"
+    assert "uv python install" in result.fix.en and "uv python install" in result.fix.ko
     assert doctor.check_python((3, 11, 0)).status == doctor.OK
 
 
@@ -232,7 +233,7 @@ def test_redis_rejecting_the_password_is_reported(redis_url):
 def test_redis_older_than_5_is_refused():
     result = doctor.redis_version_result("4.0.14")
     assert result.status == doctor.FAIL
-    assert "BZPOPMIN" in result.en and "BZPOPMIN" in result.ko
+    assert "BZPOPMIN" in result.text.en and "BZPOPMIN" in result.text.ko
     assert doctor.redis_version_result("5.0.0").status == doctor.OK
 
 
@@ -276,7 +277,7 @@ def test_no_browser_fails_with_strict_and_in_ci(tmp_path, how):
     assert (
         "✗ the browser tests cannot run here (no Chromium, Google Chrome or Microsoft Edge" in out
     )
-    assert browsers.install_hint() in out
+    assert browser_install().en in out
 
 
 def test_google_chrome_alone_is_enough(tmp_path):
@@ -318,8 +319,8 @@ def test_no_redis_is_a_warning_with_this_oses_fix(tmp_path, platform):
     empty = str(tmp_path)
     results = doctor.check_local_redis(False, closed_port_url(), path=empty, platform=platform)
     assert [r.status for r in results] == [doctor.WARN]
-    assert "the Redis tests skip" in results[0].en
-    fix = results[0].fix_en
+    assert "the Redis tests skip" in results[0].text.en
+    fix = results[0].fix.en
     assert {"linux": "apt-get install redis-server", "darwin": "brew services start redis"}.get(
         platform, "WSL"
     ) in fix
@@ -332,14 +333,14 @@ def test_no_redis_is_a_warning_with_this_oses_fix(tmp_path, platform):
 def test_a_running_redis_is_found_without_redis_url(tmp_path, redis_url):
     results = doctor.check_local_redis(False, redis_url, path=str(tmp_path))
     assert len(results) == 1 and results[0].status == doctor.OK
-    assert re.match(rf"Redis \d+\.\d+\.\d+ answers at {redis_url}", results[0].en)
+    assert re.match(rf"Redis \d+\.\d+\.\d+ answers at {redis_url}", results[0].text.en)
 
 
 def test_redis_server_on_path_is_reported_without_redis_url(tmp_path):
     script = "#!/bin/sh\necho 'Redis server v=7.2.4 sha=00000000:0 malloc=jemalloc-5.3.0'\n"
     path = fake_path(tmp_path, add={"redis-server": script})
     results = doctor.check_local_redis(True, closed_port_url(), path=path)
-    assert [(r.status, r.en) for r in results] == [
+    assert [(r.status, r.text.en) for r in results] == [
         (doctor.OK, "redis-server 7.2.4: the Redis tests start their own")
     ]
     old = "#!/bin/sh\necho 'Redis server v=4.0.9 sha=00000000:0'\n"
@@ -363,19 +364,21 @@ def docker_script(info_code, info_out, compose_out=""):
 
 
 def test_docker_is_reported(tmp_path):
-    assert "not installed" in doctor.check_docker(path=str(tmp_path)).en
+    assert "not installed" in doctor.check_docker(path=str(tmp_path)).text.en
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     docker = bin_dir / "docker"
     docker.write_text(docker_script(1, "Cannot connect to the Docker daemon"))
     docker.chmod(0o755)
     stopped = doctor.check_docker(path=str(bin_dir), platform="darwin")
-    assert stopped.en == "the Docker client is installed, but its engine is not running (optional)"
-    assert stopped.fix_en == "to use compose, start Docker Desktop"
-    assert "systemctl" in doctor.check_docker(path=str(bin_dir), platform="linux").fix_en
+    assert stopped.text.en == (
+        "the Docker client is installed, but its engine is not running (optional)"
+    )
+    assert stopped.fix.en == "to use compose, start Docker Desktop"
+    assert "systemctl" in doctor.check_docker(path=str(bin_dir), platform="linux").fix.en
     docker.write_text(docker_script(0, "27.3.1", "Docker Compose version v2.29.7"))
     running = doctor.check_docker(path=str(bin_dir))
-    assert (running.status, running.en) == (
+    assert (running.status, running.text.en) == (
         doctor.OK,
         "Docker engine 27.3.1: `docker compose up -d redis` gives a Redis",
     )
@@ -391,11 +394,11 @@ def test_docker_without_compose_v2_is_a_warning_saying_how_to_get_it(tmp_path):
     docker.chmod(0o755)
     linux = doctor.check_docker(path=str(tmp_path), platform="linux")
     assert linux.status == doctor.WARN
-    assert linux.en.startswith("Docker has no Compose v2: `docker compose version` fails")
-    assert "`sudo apt-get install docker-compose-plugin`" in linux.fix_en
-    assert "docker-compose-plugin" in linux.fix_ko
+    assert linux.text.en.startswith("Docker has no Compose v2: `docker compose version` fails")
+    assert "`sudo apt-get install docker-compose-plugin`" in linux.fix.en
+    assert "docker-compose-plugin" in linux.fix.ko
     mac = doctor.check_docker(path=str(tmp_path), platform="darwin")
-    assert mac.fix_en == "update Docker Desktop: its current releases include Compose v2"
+    assert mac.fix.en == "update Docker Desktop: its current releases include Compose v2"
 
 
 def test_the_ports_compose_publishes_are_read_from_the_file():
@@ -411,8 +414,9 @@ def test_a_compose_port_in_use_is_a_warning_naming_the_service():
         port = listener.getsockname()[1]
         results = doctor.check_ports([free_port()], {port: "redis"})
     assert [r.status for r in results] == [doctor.WARN]
-    assert f"port {port}, which docker compose publishes for redis, is in use by" in results[0].en
-    assert "`docker compose up` would fail" in results[0].en
+    warning = results[0].text.en
+    assert f"port {port}, which docker compose publishes for redis, is in use by" in warning
+    assert "`docker compose up` would fail" in warning
 
 
 def test_windows_checks_apply_only_on_windows(tmp_path):
@@ -425,11 +429,10 @@ def test_windows_checks_apply_only_on_windows(tmp_path):
     alias.chmod(0o755)
     results = doctor.check_windows("win32", path=str(apps), policy="Restricted")
     assert [r.status for r in results] == [doctor.WARN, doctor.WARN]
-    assert (
-        "Microsoft Store's alias" in results[0].en and "App execution aliases" in results[0].fix_en
-    )
-    assert "Activate.ps1" in results[1].en
-    assert "Set-ExecutionPolicy -Scope CurrentUser RemoteSigned" in results[1].fix_en
+    assert "Microsoft Store's alias" in results[0].text.en
+    assert "App execution aliases" in results[0].fix.en
+    assert "Activate.ps1" in results[1].text.en
+    assert "Set-ExecutionPolicy -Scope CurrentUser RemoteSigned" in results[1].fix.en
     # A real Store Python, and a policy that runs local scripts: nothing to say.
     (apps / "PythonSoftwareFoundation.Python.3.13_qbz5n2kfra8p0").mkdir()
     fine = doctor.check_windows("win32", path=str(apps), policy="RemoteSigned")
@@ -437,8 +440,8 @@ def test_windows_checks_apply_only_on_windows(tmp_path):
 
 
 def test_port_advice_names_this_oses_command():
-    assert "`taskkill /PID 42 /F`" in doctor.stop_advice(42, "win32")[1]
-    assert "`kill 42`" in doctor.stop_advice(42, "linux")[1]
+    assert "`taskkill /PID 42 /F`" in doctor.stop_advice(42, "win32").en
+    assert "`kill 42`" in doctor.stop_advice(42, "linux").en
 
 
 def test_unknown_check_name_is_a_usage_error():

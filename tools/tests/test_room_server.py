@@ -228,7 +228,7 @@ def test_without_host_it_prints_the_rooms_address_and_labels_the_others(tmp_path
     for address in room:
         assert f"    http://{address}:{port}/chat/" in out
     for address, name, kind in others:
-        assert f"    {address} ({name}: {room_server.WHY_NOT[kind][0]})" in out
+        assert f"    {address} ({name}: {room_server.WHY_NOT[kind].en})" in out
         assert f"http://{address}:" not in out
     allowed = next(line for line in lines if line.startswith("DJANGO_ALLOWED_HOSTS="))
     assert allowed.split("=", 1)[1].split() == [*room, "localhost", "127.0.0.1"]
