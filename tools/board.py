@@ -17,7 +17,8 @@ import os
 import socket
 import sys
 
-from room_server import FIREWALL, LOCAL_HOSTS, WHY_NOT, lan_addresses, say
+from bilingual import Text
+from room_server import FIREWALL, LOCAL_HOSTS, WHY_NOT, lan_addresses, show
 
 DEFAULT_PORT = 8100  # beside the room server's 8000 and the stages' 8001-8004
 
@@ -76,13 +77,15 @@ def main(argv=None):
         parser.error(f"--port must be 1-65535, not {args.port}")
     problem = listen_problem(listen_on, args.port)
     if problem:
-        say(
+        show(
             args.lang,
-            f"Cannot listen on {shown(listen_on, args.port)} ({problem}). Another program has "
-            f"the port, or the address is not this machine's: try --port {args.port + 10}.",
-            f"{shown(listen_on, args.port)}에서 들을 수 없습니다({problem}). 다른 프로그램이 "
-            f"포트를 쓰고 있거나 이 컴퓨터의 주소가 아닙니다. --port {args.port + 10}로 "
-            "해 보세요.",
+            Text(
+                f"Cannot listen on {shown(listen_on, args.port)} ({problem}). Another program has "
+                f"the port, or the address is not this machine's: try --port {args.port + 10}.",
+                f"{shown(listen_on, args.port)}에서 들을 수 없습니다({problem}). 다른 프로그램이 "
+                f"포트를 쓰고 있거나 이 컴퓨터의 주소가 아닙니다. --port {args.port + 10}로 "
+                "해 보세요.",
+            ),
         )
         return 1
 
@@ -104,11 +107,13 @@ def main(argv=None):
             live.board.load(args.save, keep_code=bool(args.code))
             resumed = True
         except (OSError, ValueError, KeyError, TypeError) as error:
-            say(
+            show(
                 args.lang,
-                f"Cannot read {args.save} ({error}): move it away or name another file.",
-                f"{args.save}을(를) 읽을 수 없습니다({error}). 파일을 옮기거나 다른 파일을 "
-                "지정하세요.",
+                Text(
+                    f"Cannot read {args.save} ({error}): move it away or name another file.",
+                    f"{args.save}을(를) 읽을 수 없습니다({error}). 파일을 옮기거나 다른 파일을 "
+                    "지정하세요.",
+                ),
             )
             return 1
     if args.code:
@@ -118,48 +123,59 @@ def main(argv=None):
     code = live.board.code
     first = learners_use[0] if learners_use else "127.0.0.1"
     address = shown(first, args.port)
-    say(args.lang, "Classroom board", "강의실 현황판")
-    say(args.lang, "Learners report to:", "학습자가 보고할 주소:")
+    show(args.lang, Text("Classroom board", "강의실 현황판"))
+    show(args.lang, Text("Learners report to:", "학습자가 보고할 주소:"))
     for found in learners_use:
         print(f"    {shown(found, args.port)}")
     if others:
-        say(args.lang, "Not for the room (not allowed):", "강의실용이 아닌 주소(허용하지 않음):")
+        show(
+            args.lang,
+            Text("Not for the room (not allowed):", "강의실용이 아닌 주소(허용하지 않음):"),
+        )
         for found, name, kind in others:
-            en, ko = WHY_NOT[kind]
-            why = {"en": en, "ko": ko}.get(args.lang, f"{en} / {ko}")
+            why = WHY_NOT[kind]
+            why = why[args.lang] if args.lang in ("en", "ko") else f"{why.en} / {why.ko}"
             print(f"    {found} ({name}: {why})" if name else f"    {found} ({why})")
     if ipaddress.ip_address(first).is_loopback:
-        say(
+        show(
             args.lang,
-            "Only this machine can reach the board on a loopback address: for the room, start "
-            "it without --host (or with the room's address).",
-            "루프백 주소에서는 이 컴퓨터만 현황판에 닿습니다. 강의실에서 쓰려면 --host 없이(또는 "
-            "강의실 네트워크의 주소로) 실행하세요.",
+            Text(
+                "Only this machine can reach the board on a loopback address: for the room, start "
+                "it without --host (or with the room's address).",
+                "루프백 주소에서는 이 컴퓨터만 현황판에 닿습니다. 강의실에서 쓰려면 "
+                "--host 없이(또는 강의실 네트워크의 주소로) 실행하세요.",
+            ),
         )
-    say(args.lang, f"Join code: {code}", f"참가 코드: {code}")
-    say(args.lang, "Each learner runs, at every checkpoint:", "학습자는 체크포인트마다 실행합니다:")
+    show(args.lang, Text(f"Join code: {code}", f"참가 코드: {code}"))
+    show(
+        args.lang,
+        Text("Each learner runs, at every checkpoint:", "학습자는 체크포인트마다 실행합니다:"),
+    )
     name = {"en": "YOUR_NAME", "ko": "이름"}.get(args.lang, "YOUR_NAME")
     print(f"    uv run python tools/check.py STAGE --report {address} --name {name} --code {code}")
-    say(args.lang, "Open the board (on the projector):", "현황판 열기(프로젝터 화면에):")
+    show(args.lang, Text("Open the board (on the projector):", "현황판 열기(프로젝터 화면에):"))
     page = "127.0.0.1" if listen_on in ("0.0.0.0", "::") else first
     print(f"    http://{shown(page, args.port)}/")
     if args.save:
-        say(
+        show(
             args.lang,
-            f"State {'read from' if resumed else 'kept in'} {args.save}, written as reports "
-            "arrive.",
-            f"상태를 {args.save}{'에서 읽었고' if resumed else '에'} 보고가 올 때마다 씁니다.",
+            Text(
+                f"State {'read from' if resumed else 'kept in'} {args.save}, written as reports "
+                "arrive.",
+                f"상태를 {args.save}{'에서 읽었고' if resumed else '에'} 보고가 올 때마다 씁니다.",
+            ),
         )
     else:
-        say(
+        show(
             args.lang,
-            "Nothing is written to disk: the board forgets everything when it stops.",
-            "디스크에는 아무것도 쓰지 않습니다. 현황판을 멈추면 모두 사라집니다.",
+            Text(
+                "Nothing is written to disk: the board forgets everything when it stops.",
+                "디스크에는 아무것도 쓰지 않습니다. 현황판을 멈추면 모두 사라집니다.",
+            ),
         )
     if FIREWALL.get(sys.platform) and not ipaddress.ip_address(first).is_loopback:
-        en, ko = FIREWALL[sys.platform]
-        say(args.lang, en.format(port=args.port), ko.format(port=args.port))
-    say(args.lang, "Ctrl+C stops the board.", "Ctrl+C로 현황판을 멈춥니다.")
+        show(args.lang, FIREWALL[sys.platform].format(port=args.port))
+    show(args.lang, Text("Ctrl+C stops the board.", "Ctrl+C로 현황판을 멈춥니다."))
     sys.stdout.flush()
 
     server = Server(
