@@ -165,8 +165,9 @@ def main(argv=None):
             Text(
                 f"State {'read from' if resumed else 'kept in'} {args.save}, written as reports "
                 "arrive.",
-                f"{'상태를 ' + args.save + '에서 읽었습니다. ' if resumed else ''}"
-                f"보고가 올 때마다 상태를 {args.save}에 씁니다.",
+                f"상태를 {args.save}에서 읽었습니다. 보고가 올 때마다 이 파일에 씁니다."
+                if resumed
+                else f"보고가 올 때마다 상태를 {args.save}에 씁니다.",
             ),
         )
     else:
