@@ -82,9 +82,9 @@ def main(argv=None):
             Text(
                 f"Cannot listen on {shown(listen_on, args.port)} ({problem}). Another program has "
                 f"the port, or the address is not this machine's: try --port {args.port + 10}.",
-                f"{shown(listen_on, args.port)}에서 들을 수 없습니다({problem}). 다른 프로그램이 "
-                f"포트를 쓰고 있거나 이 컴퓨터의 주소가 아닙니다. --port {args.port + 10}로 "
-                "해 보세요.",
+                f"{shown(listen_on, args.port)}에서 연결을 받을 수 없습니다({problem}). 다른 "
+                "프로그램이 포트를 쓰고 있거나 이 컴퓨터의 주소가 아닙니다. 다른 포트로 실행해 "
+                f"보세요: --port {args.port + 10}",
             ),
         )
         return 1
@@ -111,8 +111,8 @@ def main(argv=None):
                 args.lang,
                 Text(
                     f"Cannot read {args.save} ({error}): move it away or name another file.",
-                    f"{args.save}을(를) 읽을 수 없습니다({error}). 파일을 옮기거나 다른 파일을 "
-                    "지정하세요.",
+                    f"{args.save}을(를) 읽을 수 없습니다({error}). 파일을 다른 곳으로 옮기거나 "
+                    "다른 파일을 지정하세요.",
                 ),
             )
             return 1
@@ -142,18 +142,21 @@ def main(argv=None):
             Text(
                 "Only this machine can reach the board on a loopback address: for the room, start "
                 "it without --host (or with the room's address).",
-                "루프백 주소에서는 이 컴퓨터만 현황판에 닿습니다. 강의실에서 쓰려면 "
+                "루프백 주소에서는 이 컴퓨터에서만 현황판에 접속할 수 있습니다. 강의실에서 쓰려면 "
                 "--host 없이(또는 강의실 네트워크의 주소로) 실행하세요.",
             ),
         )
     show(args.lang, Text(f"Join code: {code}", f"참가 코드: {code}"))
     show(
         args.lang,
-        Text("Each learner runs, at every checkpoint:", "학습자는 체크포인트마다 실행합니다:"),
+        Text(
+            "Each learner runs, at every checkpoint:",
+            "학습자는 체크포인트마다 다음 명령을 실행합니다:",
+        ),
     )
     name = {"en": "YOUR_NAME", "ko": "이름"}.get(args.lang, "YOUR_NAME")
     print(f"    uv run python tools/check.py STAGE --report {address} --name {name} --code {code}")
-    show(args.lang, Text("Open the board (on the projector):", "현황판 열기(프로젝터 화면에):"))
+    show(args.lang, Text("Open the board (on the projector):", "프로젝터에 띄울 현황판 주소:"))
     page = "127.0.0.1" if listen_on in ("0.0.0.0", "::") else first
     print(f"    http://{shown(page, args.port)}/")
     if args.save:
@@ -162,7 +165,9 @@ def main(argv=None):
             Text(
                 f"State {'read from' if resumed else 'kept in'} {args.save}, written as reports "
                 "arrive.",
-                f"상태를 {args.save}{'에서 읽었고' if resumed else '에'} 보고가 올 때마다 씁니다.",
+                f"상태를 {args.save}에서 읽었습니다. 보고가 올 때마다 이 파일에 씁니다."
+                if resumed
+                else f"보고가 올 때마다 상태를 {args.save}에 씁니다.",
             ),
         )
     else:

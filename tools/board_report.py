@@ -112,7 +112,7 @@ def refused(error):
     except (OSError, ValueError, KeyError, TypeError):
         return Text(
             f"the board answered HTTP {error.code} {error.reason}",
-            f"현황판이 HTTP {error.code} {error.reason}(으)로 답했습니다",
+            f"현황판이 HTTP {error.code} {error.reason}(으)로 응답했습니다",
         )
 
 
@@ -134,12 +134,12 @@ def report(args, result, lang, out):
     if delivered:
         line = Text(
             f"Reported to the board at {address} as {name}.",
-            f"{address} 현황판에 {name}(으)로 보고했습니다.",
+            f"{address} 현황판에 {name} 이름으로 보고했습니다.",
         )
     else:
         line = Text(
             f"Report NOT delivered: {why.en}. The result above stands.",
-            f"보고를 전달하지 못했습니다: {why.ko}. 위 검사 결과는 그대로입니다.",
+            f"보고를 전달하지 못했습니다: {why.ko}. 위 검사 결과는 달라지지 않습니다.",
         )
     print(line[lang], file=out)
     return delivered

@@ -172,8 +172,9 @@ WORDS = {
         "{os}, Python {python}; {versions}. Load average (1/5/15 min) before the run: {load}.",
     },
     "ko": {
-        "head": "| 학습자 × 체크포인트 | 반복 | 페이지 | 표시된 업데이트 | 거부 | 업데이트 p50 ms"
-        " | 업데이트 p99 ms | 업데이트 최대 ms | 보고 응답 p50 / p99 ms | 한 번에 걸린 시간(초) |",
+        "head": "| 학습자 × 체크포인트 | 반복 횟수 | 페이지 | 표시된 업데이트 | 거부 "
+        "| 업데이트 p50 ms | 업데이트 p99 ms | 업데이트 최대 ms | 보고 응답 p50 / p99 ms "
+        "| 반복별 걸린 시간(초) |",
         "measured": "`uv run python tools/bench/board.py`로 측정했습니다. {cpu}({cores}코어), "
         "{os}, Python {python}; {versions}. 실행 전 부하 평균(1/5/15분): {load}.",
     },

@@ -57,7 +57,7 @@ class ReportConsumer(AsyncHttpConsumer):
         if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
             return bad(
                 "this address is not one the board listens on: use the address it printed",
-                "현황판이 듣는 주소가 아닙니다. 현황판이 출력한 주소를 쓰세요",
+                "현황판이 연결을 받는 주소가 아닙니다. 현황판이 출력한 주소를 쓰세요",
                 status=400,
             )
         if header(self.scope, b"content-type").split(";")[0].strip() != "application/json":

@@ -74,7 +74,7 @@ def clean_name(name):
     if not shown:
         raise bad(
             "the name is empty: pass --name YOUR_NAME",
-            "이름이 비어 있습니다. --name 이름을 넘기세요",
+            "이름이 비어 있습니다. --name 뒤에 이름을 쓰세요",
         )
     if len(shown) > MAX_NAME:
         raise bad(

@@ -26,9 +26,9 @@ TEXTS = {
         "{pass} hold · {fail} failing · {none} not yet",
         "통과 {pass} · 실패 {fail} · 검사 전 {none}",
     ),
-    "common": Text("Most common mistake now", "지금 가장 많은 실수"),
+    "common": Text("Most common mistake now", "지금 가장 흔한 실수"),
     "common_detail": Text(
-        "{n} of {total} learners, in {stages}", "학습자 {total}명 중 {n}명, {stages}"
+        "{n} of {total} learners, in {stages}", "{stages}에서 학습자 {total}명 중 {n}명"
     ),
     "no_common": Text(
         "No catalogued mistake on the board right now.",
