@@ -44,8 +44,11 @@ FROM base AS tests
 COPY --from=runtime /usr/local/bin/uv /usr/local/bin/uv
 # The same script CI and laptops use (uv is already here): redis-server, Chromium and
 # chromedriver; docker-compose too, as in CI: a quick test resolves docker-compose.yml with it.
+# And git, which a clone has everywhere else: the quick tier runs `git apply` on the Beyond diffs
+# and `git ls-files`, and a learner in the learner service applies those diffs with it.
 COPY tools/install-system-deps.sh tools/install-system-deps.sh
-RUN bash tools/install-system-deps.sh docker-compose && rm -rf /var/lib/apt/lists/* /root/.cache/pip
+RUN bash tools/install-system-deps.sh docker-compose git \
+    && rm -rf /var/lib/apt/lists/* /root/.cache/pip
 # The runtime venv, plus every group but the benchmark's: the test command also lints and checks
 # the docs.
 COPY --from=runtime /opt/venv /opt/venv
