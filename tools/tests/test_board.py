@@ -303,6 +303,18 @@ def test_the_page_is_served_in_either_language(board):
     assert '<html lang="ko">' in get(language="ko-KR,ko;q=0.9")[0]
 
 
+def test_the_page_shows_learners_the_printed_address_wherever_it_is_opened(board):
+    """The projector opens the page at 127.0.0.1 or localhost; the command on an empty board must
+    carry the address learners report to, as the board printed it."""
+    request = urllib.request.Request(board.url, headers={"Host": f"localhost:{board.port}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        page = response.read().decode()
+    script = page.split('id="board-data" type="application/json">')[1]
+    data = json.loads(script.split("</script>")[0])
+    assert data["address"] == board.address
+    assert f"--report {board.address} --name YOUR_NAME" in board.output()
+
+
 # --- check.py --report when the board is not there ---------------------------------------------
 
 

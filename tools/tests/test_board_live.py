@@ -194,9 +194,11 @@ def test_the_page_shows_reports_live_and_catches_up_after_losing_its_socket(brow
     saved = tmp_path / "board.json"
     board = simulate.BoardProcess(code=CODE, save=saved).start()
     try:
-        browser.get(board.url + "?lang=en")
+        # Opened as the projector would (localhost): the command shows the printed address.
+        browser.get(f"http://localhost:{board.port}/?lang=en")
         wait_for(browser, "document.body.dataset.connected === 'true'")
-        assert "No reports yet" in browser.find_element("id", "empty").text
+        empty = browser.find_element("id", "empty").text
+        assert "No reports yet" in empty and f"--report {board.address} --name" in empty
 
         board_report.send(board.address, simulate.report("Minji", CODE, "part1_echo"))
         wait_for(browser, f"{CELL.format('Minji', 'part1_echo')}?.dataset.status === 'pass'")

@@ -97,7 +97,9 @@
     const empty = document.getElementById("empty");
     empty.hidden = total > 0;
     document.getElementById("empty-text").textContent = T.empty;
-    document.getElementById("empty-command").textContent = fill(T.command, { address: location.host });
+    // The board's printed address: the projector's page is opened at 127.0.0.1.
+    const address = data.address || location.host;
+    document.getElementById("empty-command").textContent = fill(T.command, { address });
     document.body.dataset.seq = seq;
   }
 
