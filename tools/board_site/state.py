@@ -227,7 +227,8 @@ class Learner:
         self.cells = {}  # stage -> the latest report's content, with "at" (epoch seconds)
 
     def row(self):
-        return {"name": self.name, "cells": self.cells}
+        # The page keys rows by "key": its own lower-casing is not Python's casefold ("ß").
+        return {"name": self.name, "key": self.name.casefold(), "cells": self.cells}
 
 
 class Board:
@@ -297,14 +298,17 @@ class Board:
         return counts
 
     def common(self):
-        """The mistake in most current cells: {"mistake", "learners", "stages"}, or None."""
+        """The mistake most learners have now, in any stage's latest report (a learner counts
+        once per mistake): {"mistake", "learners", "stages"}, or None."""
         found = Counter()
         where = {}
         for learner in self.learners.values():
+            own = set()
             for stage, cell in learner.cells.items():
                 for mistake in cell["mistakes"]:
-                    found[mistake] += 1
+                    own.add(mistake)
                     where.setdefault(mistake, set()).add(stage)
+            found.update(own)
         if not found:
             return None
         mistake, n = min(found.items(), key=lambda item: (-item[1], item[0]))

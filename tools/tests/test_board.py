@@ -85,6 +85,35 @@ def test_the_board_keeps_the_latest_report_per_learner_and_stage():
     assert len(board.learners) == 3 and board.seq == 4
 
 
+def test_the_most_common_mistake_counts_learners_not_cells():
+    board = state.Board(CODE)
+    board.accept(body(simulate.report("Minji", CODE, "part2_groups", "unsafe-group-name")))
+    board.accept(body(simulate.report("Minji", CODE, "part3_async", "unsafe-group-name")))
+    board.accept(body(simulate.report("Hana", CODE, "part2_groups", "never-joins-group")))
+    board.accept(body(simulate.report("Jun", CODE, "part2_groups", "never-joins-group")))
+    assert board.common() == {
+        "mistake": "never-joins-group",
+        "learners": 2,
+        "stages": ["part2_groups"],
+    }
+    for name in ("Sora", "Leo"):
+        board.accept(body(simulate.report(name, CODE, "part3_async", "unsafe-group-name")))
+    assert board.common() == {
+        "mistake": "unsafe-group-name",
+        "learners": 3,
+        "stages": ["part2_groups", "part3_async"],
+    }
+
+
+def test_a_row_carries_the_key_the_board_knows_the_learner_by():
+    """Python's casefold is not JavaScript's toLowerCase ("Straße"): the page keys rows by it."""
+    board = state.Board(CODE)
+    board.accept(body(simulate.report("Straße", CODE, "part1_echo")))
+    update = board.accept(body(simulate.report("STRASSE", CODE, "part2_groups")))
+    assert update["row"]["key"] == "strasse" and update["row"]["name"] == "STRASSE"
+    assert [r["key"] for r in board.snapshot()["rows"]] == ["strasse"]
+
+
 def test_a_name_is_kept_as_text():
     board = state.Board(CODE)
     name = '<img src=x onerror="alert(1)">'

@@ -228,6 +228,15 @@ def test_the_page_shows_reports_live_and_catches_up_after_losing_its_socket(brow
         assert browser.execute_script("return document.querySelectorAll('img').length") == 0
         assert browser.execute_script("return typeof owned") == "undefined"
 
+        # One row per learner as the board counts them: "Straße" and "STRASSE" casefold alike.
+        for same in ("Straße", "STRASSE"):
+            assert board_report.send(board.address, simulate.report(same, CODE, "part1_echo"))[0]
+        wait_for(browser, "document.body.dataset.seq === '5'")
+        names = browser.execute_script(
+            "return [...document.querySelectorAll('#grid-body th')].map(th => th.textContent)"
+        )
+        assert names == [name, "Minji", "STRASSE"]
+
         # The board goes away: the page says so, then catches up when it is back.
         board.stop()
         wait_for(browser, "document.body.dataset.connected === 'false'")
@@ -238,7 +247,7 @@ def test_the_page_shows_reports_live_and_catches_up_after_losing_its_socket(brow
         wait_for(browser, f"{CELL.format('Hana', 'part3_async')}?.dataset.status === 'fail'", 15)
         assert browser.find_element("id", "connection").text == "live"
         assert cell(browser, "Minji", "part2_groups")[0] == "fail"  # kept from before
-        assert browser.find_element("id", "learners").text == "3 learners"
+        assert browser.find_element("id", "learners").text == "4 learners"
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert [e for e in errors if "ws/board" not in e["message"]] == []  # only the lost socket
     finally:
