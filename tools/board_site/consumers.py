@@ -73,7 +73,7 @@ class ReportConsumer(AsyncHttpConsumer):
 
     async def handle(self, body):
         try:
-            update = live.board.accept(body)
+            update = live.board.accept(body, sender=(self.scope.get("client") or [None])[0])
         except Refused as refused:
             extra = [(b"retry-after", str(refused.retry_after).encode())]
             await self.answer(

@@ -162,6 +162,26 @@ def test_a_flood_from_one_name_is_held_back_and_others_still_report():
     board.accept(report)  # one more after the wait
 
 
+def test_guessing_the_join_code_is_held_back_per_address():
+    now = [100.0]
+    board = state.Board(CODE, clock=lambda: now[0])
+    guess = body(simulate.report("Mallory", "AAAAAA", "part1_echo"))
+    for _ in range(state.RATE_BURST):
+        with pytest.raises(state.Refused) as refused:
+            board.accept(guess, sender="192.168.0.66")
+        assert refused.value.status == 403
+    # Past the limit even the right code is not compared: a guess cannot tell it was right.
+    right = body(simulate.report("Mallory", CODE, "part1_echo"))
+    with pytest.raises(state.Refused) as refused:
+        board.accept(right, sender="192.168.0.66")
+    assert refused.value.status == 429 and refused.value.retry_after == state.RATE_EVERY
+    assert "wrong join codes" in refused.value.reason.en and refused.value.reason.ko
+    board.accept(body(simulate.report("Minji", CODE, "part1_echo")), sender="192.168.0.12")
+    now[0] += state.RATE_EVERY
+    board.accept(right, sender="192.168.0.66")  # one more try after the wait
+    assert [r["name"] for r in board.snapshot()["rows"]] == ["Mallory", "Minji"]
+
+
 def test_the_join_code_is_short_and_unambiguous():
     codes = {state.new_code() for _ in range(50)}
     assert len(codes) == 50

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import board_report
 import pytest
 import websockets
-from board_site import simulate
+from board_site import simulate, state
 from stages import ROOT, STAGES
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("board-live")]
@@ -117,6 +117,28 @@ def test_a_real_check_run_reaches_the_board(board):
     assert lines[-1] == f"Reported to the board at {board.address} as Real."
     assert update["row"]["name"] == "Real" and update["stage"] == "part1_echo"
     assert update["row"]["cells"]["part1_echo"]["status"] == "pass"
+
+
+def test_guessing_the_join_code_is_held_back(board):
+    """A laptop that sends RATE_BURST wrong codes waits before its next try, even with the
+    right code, and nothing changes on the board."""
+
+    def send(name, code):
+        return board_report.send(board.address, simulate.report(name, code, "part1_echo"))
+
+    for i in range(state.RATE_BURST):
+        delivered, why = send("Mallory", f"GUESS{i}")
+        assert not delivered and "wrong join code" in why.en
+    delivered, why = send("Mallory", CODE)
+    assert not delivered and "too many wrong join codes from this address" in why.en
+    assert "(HTTP 429)" in why.en
+
+    async def names():
+        ws, state = await open_page(board)
+        await ws.close()
+        return [r["name"] for r in state["rows"]]
+
+    assert asyncio.run(names()) == []
 
 
 def test_nothing_is_written_without_save_and_everything_with_it(tmp_path):
