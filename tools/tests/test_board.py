@@ -339,6 +339,21 @@ def test_a_page_socket_from_another_site_is_refused(board):
     assert refused.value.response.status_code == 403
 
 
+def test_a_binary_frame_from_a_page_socket_is_ignored(board):
+    """No traceback in the instructor's terminal, and the socket keeps working."""
+
+    async def binary_then_state():
+        origin = f"http://{board.address}"
+        async with websockets.connect(f"ws://{board.address}/ws/board/", origin=origin) as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+            await ws.send(b"\x00\x01")
+            await ws.send(json.dumps({"type": "state"}))
+            return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+    assert asyncio.run(binary_then_state())["type"] == "state"
+    assert "Exception inside application" not in board.output()
+
+
 def test_the_page_is_served_in_either_language(board):
     def get(query="", language=""):
         request = urllib.request.Request(board.url + query, headers={"Accept-Language": language})
