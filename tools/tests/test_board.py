@@ -114,6 +114,29 @@ def test_a_row_carries_the_key_the_board_knows_the_learner_by():
     assert [r["key"] for r in board.snapshot()["rows"]] == ["strasse"]
 
 
+def test_a_full_board_fits_in_one_message_of_a_page_socket():
+    """A page gets the whole state in one WebSocket message, and daphne sends at most 1 MiB: past
+    it the page could never connect. The worst a board takes: every learner, every stage, every
+    check failing with the longest mistake id, the longest names (JSON escapes each Hangul)."""
+    import contract
+    from contract.catalogue import load_catalogue
+
+    longest = max(load_catalogue(), key=len)
+    board = state.Board(CODE, clock=iter(range(0, 10**9, 100)).__next__)
+    for i in range(state.MAX_LEARNERS):
+        name = "".join(chr(0xAC00 + (i * 41 + j) % 11172) for j in range(state.MAX_NAME))
+        for stage in STAGES:
+            checks = [
+                {"id": c.id, "status": "fail", "mistake": longest, "seconds": 3599.99}
+                for c in contract.checks_for(stage, checkpoint_only=True)
+            ]
+            report = {"code": CODE, "name": name, "stage": stage, "status": "fail"}
+            board.accept(body({**report, "seconds": 3599.99, "checks": checks}))
+    assert len(board.learners) == state.MAX_LEARNERS
+    sent = json.dumps(board.snapshot())  # as channels' send_json encodes it
+    assert len(sent.encode()) < 1024 * 1024 // 2  # half of daphne's limit: room for new checks
+
+
 def test_a_name_is_kept_as_text():
     board = state.Board(CODE)
     name = '<img src=x onerror="alert(1)">'
