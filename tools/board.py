@@ -91,7 +91,11 @@ def main(argv=None):
 
     learners_use, others = addresses_for(listen_on)
     hosts = [*learners_use, *LOCAL_HOSTS]
+    first = learners_use[0] if learners_use else "127.0.0.1"
+    address = shown(first, args.port)
     os.environ["BOARD_ALLOWED_HOSTS"] = " ".join(hosts)
+    # The page opened on the projector is at 127.0.0.1: its command shows the room's address.
+    os.environ["BOARD_ADDRESS"] = address
     os.environ["BOARD_LANG"] = args.lang if args.lang in ("en", "ko") else ""
     os.environ["DJANGO_SETTINGS_MODULE"] = "board_site.settings"
 
@@ -121,8 +125,6 @@ def main(argv=None):
     live.save_path = args.save
 
     code = live.board.code
-    first = learners_use[0] if learners_use else "127.0.0.1"
-    address = shown(first, args.port)
     show(args.lang, Text("Classroom board", "강의실 현황판"))
     show(args.lang, Text("Learners report to:", "학습자가 보고할 주소:"))
     for found in learners_use:

@@ -73,7 +73,7 @@ class ReportConsumer(AsyncHttpConsumer):
 
     async def handle(self, body):
         try:
-            update = live.board.accept(body)
+            update = live.board.accept(body, sender=(self.scope.get("client") or [None])[0])
         except Refused as refused:
             extra = [(b"retry-after", str(refused.retry_after).encode())]
             await self.answer(
@@ -100,6 +100,11 @@ class BoardConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code):
         await self.channel_layer.group_discard(live.GROUP, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        # A page sends only text; a binary frame is ignored, not an error in the board's terminal.
+        if text_data is not None:
+            await super().receive(text_data=text_data, **kwargs)
 
     async def receive_json(self, content, **kwargs):
         # A page that saw a gap in the updates' seq asks for the whole state again.

@@ -28,3 +28,5 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"
 # The page's language when neither ?lang= nor the browser decides: "en" or "ko".
 BOARD_LANG = os.environ.get("BOARD_LANG", "")
+# The address learners report to, as tools/board.py printed it (the page's empty-board command).
+BOARD_ADDRESS = os.environ.get("BOARD_ADDRESS", "")

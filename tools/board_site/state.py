@@ -198,27 +198,42 @@ def validate(report, stages=STAGES):
         "stage": stage,
         "status": status,
         "mistakes": mistakes,
+        # The checks themselves are checked, not kept: every page gets the whole state in one
+        # WebSocket message (daphne's limit is 1 MiB), and a page shows only these.
         "failed": [c["id"] for c in failing],
-        "checks": kept,
         "seconds": seconds_of(report.get("seconds"), "seconds"),
     }
 
 
 class Bucket:
-    """The rate limit of one name: RATE_BURST reports, then one every RATE_EVERY seconds."""
+    """The rate limit of one name (or one address's wrong codes): RATE_BURST at once, then one
+    every RATE_EVERY seconds."""
 
     def __init__(self, now):
         self.tokens = RATE_BURST
         self.refilled = now
 
-    def take(self, now):
-        """None, or the seconds until this name may report again."""
+    def wait(self, now):
+        """None, or the seconds until one more may come (taking nothing)."""
         self.tokens = min(RATE_BURST, self.tokens + (now - self.refilled) / RATE_EVERY)
         self.refilled = now
         if self.tokens < 1:
             return math.ceil((1 - self.tokens) * RATE_EVERY)
-        self.tokens -= 1
         return None
+
+    def take(self, now):
+        """None, or the seconds until this name may report again."""
+        wait = self.wait(now)
+        if wait is None:
+            self.tokens -= 1
+        return wait
+
+
+def bounded(buckets, key, keep):
+    """buckets, pruned to those keep() wants when a new key would pass 4 * MAX_LEARNERS."""
+    if key not in buckets and len(buckets) >= 4 * MAX_LEARNERS:
+        return {k: b for k, b in buckets.items() if keep(k)}
+    return buckets
 
 
 class Learner:
@@ -227,7 +242,8 @@ class Learner:
         self.cells = {}  # stage -> the latest report's content, with "at" (epoch seconds)
 
     def row(self):
-        return {"name": self.name, "cells": self.cells}
+        # The page keys rows by "key": its own lower-casing is not Python's casefold ("ß").
+        return {"name": self.name, "key": self.name.casefold(), "cells": self.cells}
 
 
 class Board:
@@ -238,14 +254,33 @@ class Board:
         self.stages = list(stages)
         self.learners = {}  # name.casefold() -> Learner
         self.buckets = {}  # name.casefold() -> Bucket
+        self.guesses = {}  # a sender's address -> Bucket of its wrong join codes
         self.clock = clock
         self.wall = wall
         self.seq = 0  # one more per accepted report; a page that sees a gap asks for the state
 
-    def accept(self, body):
-        """Take a report (the request body): the update to send to the pages, or Refused."""
+    def accept(self, body, sender=None):
+        """Take a report (the request body; sender: the address it came from): the update to
+        send to the pages, or Refused."""
         report = parse_body(body)
+        # An address past its wrong codes is refused before its code is compared: guessing the
+        # code goes no faster than one try every RATE_EVERY seconds.
+        now = self.clock()
+        guesses = self.guesses.get(sender)
+        wait = guesses.wait(now) if guesses else None
+        if wait is not None:
+            raise Refused(
+                429,
+                Text(
+                    f"too many wrong join codes from this address: try again in {wait} s",
+                    f"이 주소에서 틀린 참가 코드를 너무 많이 보냈습니다. {wait}초 뒤에 다시 "
+                    "보내세요",
+                ),
+                retry_after=wait,
+            )
         if not secrets.compare_digest(normal_code(report.get("code")), self.code):
+            self.guesses = bounded(self.guesses, sender, lambda k: self.guesses[k].tokens < 1)
+            self.guesses.setdefault(sender, Bucket(now)).take(now)
             raise Refused(
                 403,
                 Text(
@@ -264,9 +299,7 @@ class Board:
                 ),
             )
         # Counted before the content is checked: a loop of bad reports is held back too.
-        now = self.clock()
-        if key not in self.buckets and len(self.buckets) >= 4 * MAX_LEARNERS:
-            self.buckets = {k: b for k, b in self.buckets.items() if k in self.learners}
+        self.buckets = bounded(self.buckets, key, lambda k: k in self.learners)
         wait = self.buckets.setdefault(key, Bucket(now)).take(now)
         if wait is not None:
             raise Refused(
@@ -297,14 +330,17 @@ class Board:
         return counts
 
     def common(self):
-        """The mistake in most current cells: {"mistake", "learners", "stages"}, or None."""
+        """The mistake most learners have now, in any stage's latest report (a learner counts
+        once per mistake): {"mistake", "learners", "stages"}, or None."""
         found = Counter()
         where = {}
         for learner in self.learners.values():
+            own = set()
             for stage, cell in learner.cells.items():
                 for mistake in cell["mistakes"]:
-                    found[mistake] += 1
+                    own.add(mistake)
                     where.setdefault(mistake, set()).add(stage)
+            found.update(own)
         if not found:
             return None
         mistake, n = min(found.items(), key=lambda item: (-item[1], item[0]))

@@ -65,6 +65,7 @@ def page(request):
     catalogue = load_catalogue()
     data = {
         "lang": lang,
+        "address": settings.BOARD_ADDRESS,
         "stages": STAGES,
         "statuses": STATUSES,
         "texts": {key: text[lang] for key, text in TEXTS.items()},

@@ -85,6 +85,58 @@ def test_the_board_keeps_the_latest_report_per_learner_and_stage():
     assert len(board.learners) == 3 and board.seq == 4
 
 
+def test_the_most_common_mistake_counts_learners_not_cells():
+    board = state.Board(CODE)
+    board.accept(body(simulate.report("Minji", CODE, "part2_groups", "unsafe-group-name")))
+    board.accept(body(simulate.report("Minji", CODE, "part3_async", "unsafe-group-name")))
+    board.accept(body(simulate.report("Hana", CODE, "part2_groups", "never-joins-group")))
+    board.accept(body(simulate.report("Jun", CODE, "part2_groups", "never-joins-group")))
+    assert board.common() == {
+        "mistake": "never-joins-group",
+        "learners": 2,
+        "stages": ["part2_groups"],
+    }
+    for name in ("Sora", "Leo"):
+        board.accept(body(simulate.report(name, CODE, "part3_async", "unsafe-group-name")))
+    assert board.common() == {
+        "mistake": "unsafe-group-name",
+        "learners": 3,
+        "stages": ["part2_groups", "part3_async"],
+    }
+
+
+def test_a_row_carries_the_key_the_board_knows_the_learner_by():
+    """Python's casefold is not JavaScript's toLowerCase ("Straße"): the page keys rows by it."""
+    board = state.Board(CODE)
+    board.accept(body(simulate.report("Straße", CODE, "part1_echo")))
+    update = board.accept(body(simulate.report("STRASSE", CODE, "part2_groups")))
+    assert update["row"]["key"] == "strasse" and update["row"]["name"] == "STRASSE"
+    assert [r["key"] for r in board.snapshot()["rows"]] == ["strasse"]
+
+
+def test_a_full_board_fits_in_one_message_of_a_page_socket():
+    """A page gets the whole state in one WebSocket message, and daphne sends at most 1 MiB: past
+    it the page could never connect. The worst a board takes: every learner, every stage, every
+    check failing with the longest mistake id, the longest names (JSON escapes each Hangul)."""
+    import contract
+    from contract.catalogue import load_catalogue
+
+    longest = max(load_catalogue(), key=len)
+    board = state.Board(CODE, clock=iter(range(0, 10**9, 100)).__next__)
+    for i in range(state.MAX_LEARNERS):
+        name = "".join(chr(0xAC00 + (i * 41 + j) % 11172) for j in range(state.MAX_NAME))
+        for stage in STAGES:
+            checks = [
+                {"id": c.id, "status": "fail", "mistake": longest, "seconds": 3599.99}
+                for c in contract.checks_for(stage, checkpoint_only=True)
+            ]
+            report = {"code": CODE, "name": name, "stage": stage, "status": "fail"}
+            board.accept(body({**report, "seconds": 3599.99, "checks": checks}))
+    assert len(board.learners) == state.MAX_LEARNERS
+    sent = json.dumps(board.snapshot())  # as channels' send_json encodes it
+    assert len(sent.encode()) < 1024 * 1024 // 2  # half of daphne's limit: room for new checks
+
+
 def test_a_name_is_kept_as_text():
     board = state.Board(CODE)
     name = '<img src=x onerror="alert(1)">'
@@ -131,6 +183,26 @@ def test_a_flood_from_one_name_is_held_back_and_others_still_report():
     board.accept(body(simulate.report("Hana", CODE, "part1_echo")))
     now[0] += state.RATE_EVERY
     board.accept(report)  # one more after the wait
+
+
+def test_guessing_the_join_code_is_held_back_per_address():
+    now = [100.0]
+    board = state.Board(CODE, clock=lambda: now[0])
+    guess = body(simulate.report("Mallory", "AAAAAA", "part1_echo"))
+    for _ in range(state.RATE_BURST):
+        with pytest.raises(state.Refused) as refused:
+            board.accept(guess, sender="192.168.0.66")
+        assert refused.value.status == 403
+    # Past the limit even the right code is not compared: a guess cannot tell it was right.
+    right = body(simulate.report("Mallory", CODE, "part1_echo"))
+    with pytest.raises(state.Refused) as refused:
+        board.accept(right, sender="192.168.0.66")
+    assert refused.value.status == 429 and refused.value.retry_after == state.RATE_EVERY
+    assert "wrong join codes" in refused.value.reason.en and refused.value.reason.ko
+    board.accept(body(simulate.report("Minji", CODE, "part1_echo")), sender="192.168.0.12")
+    now[0] += state.RATE_EVERY
+    board.accept(right, sender="192.168.0.66")  # one more try after the wait
+    assert [r["name"] for r in board.snapshot()["rows"]] == ["Mallory", "Minji"]
 
 
 def test_the_join_code_is_short_and_unambiguous():
@@ -290,6 +362,21 @@ def test_a_page_socket_from_another_site_is_refused(board):
     assert refused.value.response.status_code == 403
 
 
+def test_a_binary_frame_from_a_page_socket_is_ignored(board):
+    """No traceback in the instructor's terminal, and the socket keeps working."""
+
+    async def binary_then_state():
+        origin = f"http://{board.address}"
+        async with websockets.connect(f"ws://{board.address}/ws/board/", origin=origin) as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+            await ws.send(b"\x00\x01")
+            await ws.send(json.dumps({"type": "state"}))
+            return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+    assert asyncio.run(binary_then_state())["type"] == "state"
+    assert "Exception inside application" not in board.output()
+
+
 def test_the_page_is_served_in_either_language(board):
     def get(query="", language=""):
         request = urllib.request.Request(board.url + query, headers={"Accept-Language": language})
@@ -301,6 +388,18 @@ def test_the_page_is_served_in_either_language(board):
     assert "script-src 'self'" in headers["Content-Security-Policy"]
     assert '<html lang="ko">' in get("?lang=ko")[0] and "강의실 현황판" in get("?lang=ko")[0]
     assert '<html lang="ko">' in get(language="ko-KR,ko;q=0.9")[0]
+
+
+def test_the_page_shows_learners_the_printed_address_wherever_it_is_opened(board):
+    """The projector opens the page at 127.0.0.1 or localhost; the command on an empty board must
+    carry the address learners report to, as the board printed it."""
+    request = urllib.request.Request(board.url, headers={"Host": f"localhost:{board.port}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        page = response.read().decode()
+    script = page.split('id="board-data" type="application/json">')[1]
+    data = json.loads(script.split("</script>")[0])
+    assert data["address"] == board.address
+    assert f"--report {board.address} --name YOUR_NAME" in board.output()
 
 
 # --- check.py --report when the board is not there ---------------------------------------------

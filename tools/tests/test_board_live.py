@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import board_report
 import pytest
 import websockets
-from board_site import simulate
+from board_site import simulate, state
 from stages import ROOT, STAGES
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("board-live")]
@@ -119,6 +119,28 @@ def test_a_real_check_run_reaches_the_board(board):
     assert update["row"]["cells"]["part1_echo"]["status"] == "pass"
 
 
+def test_guessing_the_join_code_is_held_back(board):
+    """A laptop that sends RATE_BURST wrong codes waits before its next try, even with the
+    right code, and nothing changes on the board."""
+
+    def send(name, code):
+        return board_report.send(board.address, simulate.report(name, code, "part1_echo"))
+
+    for i in range(state.RATE_BURST):
+        delivered, why = send("Mallory", f"GUESS{i}")
+        assert not delivered and "wrong join code" in why.en
+    delivered, why = send("Mallory", CODE)
+    assert not delivered and "too many wrong join codes from this address" in why.en
+    assert "(HTTP 429)" in why.en
+
+    async def names():
+        ws, state = await open_page(board)
+        await ws.close()
+        return [r["name"] for r in state["rows"]]
+
+    assert asyncio.run(names()) == []
+
+
 def test_nothing_is_written_without_save_and_everything_with_it(tmp_path):
     quiet = tmp_path / "quiet"
     quiet.mkdir()
@@ -194,9 +216,11 @@ def test_the_page_shows_reports_live_and_catches_up_after_losing_its_socket(brow
     saved = tmp_path / "board.json"
     board = simulate.BoardProcess(code=CODE, save=saved).start()
     try:
-        browser.get(board.url + "?lang=en")
+        # Opened as the projector would (localhost): the command shows the printed address.
+        browser.get(f"http://localhost:{board.port}/?lang=en")
         wait_for(browser, "document.body.dataset.connected === 'true'")
-        assert "No reports yet" in browser.find_element("id", "empty").text
+        empty = browser.find_element("id", "empty").text
+        assert "No reports yet" in empty and f"--report {board.address} --name" in empty
 
         board_report.send(board.address, simulate.report("Minji", CODE, "part1_echo"))
         wait_for(browser, f"{CELL.format('Minji', 'part1_echo')}?.dataset.status === 'pass'")
@@ -226,6 +250,15 @@ def test_the_page_shows_reports_live_and_catches_up_after_losing_its_socket(brow
         assert browser.execute_script("return document.querySelectorAll('img').length") == 0
         assert browser.execute_script("return typeof owned") == "undefined"
 
+        # One row per learner as the board counts them: "Straße" and "STRASSE" casefold alike.
+        for same in ("Straße", "STRASSE"):
+            assert board_report.send(board.address, simulate.report(same, CODE, "part1_echo"))[0]
+        wait_for(browser, "document.body.dataset.seq === '5'")
+        names = browser.execute_script(
+            "return [...document.querySelectorAll('#grid-body th')].map(th => th.textContent)"
+        )
+        assert names == [name, "Minji", "STRASSE"]
+
         # The board goes away: the page says so, then catches up when it is back.
         board.stop()
         wait_for(browser, "document.body.dataset.connected === 'false'")
@@ -236,7 +269,7 @@ def test_the_page_shows_reports_live_and_catches_up_after_losing_its_socket(brow
         wait_for(browser, f"{CELL.format('Hana', 'part3_async')}?.dataset.status === 'fail'", 15)
         assert browser.find_element("id", "connection").text == "live"
         assert cell(browser, "Minji", "part2_groups")[0] == "fail"  # kept from before
-        assert browser.find_element("id", "learners").text == "3 learners"
+        assert browser.find_element("id", "learners").text == "4 learners"
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert [e for e in errors if "ws/board" not in e["message"]] == []  # only the lost socket
     finally:

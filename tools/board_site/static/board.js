@@ -4,7 +4,7 @@
 (() => {
   const data = JSON.parse(document.getElementById("board-data").textContent);
   const T = data.texts;
-  const rows = new Map(); // name.toLowerCase() -> {name, cells}
+  const rows = new Map(); // row.key (the board's casefold of the name) -> {name, key, cells}
   let seq = -1;
   let summary = null;
   let delay = 250;
@@ -97,7 +97,9 @@
     const empty = document.getElementById("empty");
     empty.hidden = total > 0;
     document.getElementById("empty-text").textContent = T.empty;
-    document.getElementById("empty-command").textContent = fill(T.command, { address: location.host });
+    // The board's printed address: the projector's page is opened at 127.0.0.1.
+    const address = data.address || location.host;
+    document.getElementById("empty-command").textContent = fill(T.command, { address });
     document.body.dataset.seq = seq;
   }
 
@@ -111,7 +113,7 @@
   function take(message, socket) {
     if (message.type === "state") {
       rows.clear();
-      for (const row of message.rows) rows.set(row.name.toLowerCase(), row);
+      for (const row of message.rows) rows.set(row.key, row);
       seq = message.seq;
       summary = message;
       setConnected(true);
@@ -122,7 +124,7 @@
         socket.send(JSON.stringify({ type: "state" })); // missed one: ask for everything
         return;
       }
-      rows.set(message.row.name.toLowerCase(), message.row);
+      rows.set(message.row.key, message.row);
       seq = message.seq;
       summary = message;
       render();
