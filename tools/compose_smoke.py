@@ -17,13 +17,13 @@ import argparse
 import asyncio
 import re
 import sys
-import time
 import uuid
 
 import redis
 import websockets
 import yaml
 from chat_client import Address, connect, http_get, recv_json, say, socket_path
+from servers import wait_until
 from stages import GROUP_STAGES, ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -52,15 +52,21 @@ def status(server, path):
     return http_get(server, path)[0]
 
 
+def answers(server):
+    """Anything answers /chat/ (a container that just started may not listen yet)."""
+    try:
+        return bool(status(server, "/chat/"))
+    except OSError:
+        return False
+
+
 def wait_for(server, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return status(server, "/chat/")
-        except OSError:
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.5)
+    """Does it answer within timeout seconds?"""
+    try:
+        wait_until(lambda: answers(server), timeout, server.base_url)
+    except TimeoutError:
+        return False
+    return True
 
 
 def group_keys(client):
@@ -106,7 +112,7 @@ async def run(scale, timeout):
     results = []
     for name, (stage, port) in published().items():
         server = published_at(port)
-        if await asyncio.to_thread(wait_for, server, timeout) is None:
+        if not await asyncio.to_thread(wait_for, server, timeout):
             results.append((False, name, port, f"nothing answered within {timeout} s"))
             continue
         try:
@@ -119,7 +125,7 @@ async def run(scale, timeout):
         (a, (_, port_a)), (b, (_, port_b)) = sorted(pair.items())
         pair_at = [published_at(port_a), published_at(port_b)]
         waited = [await asyncio.to_thread(wait_for, s, timeout) for s in pair_at]
-        if None in waited:
+        if not all(waited):
             results.append((False, f"{a} + {b}", port_a, f"not answering within {timeout} s"))
         else:
             try:
