@@ -1,14 +1,15 @@
 """The chat from a client's side, for the checks, the tests and the tools: pages over HTTP, JSON
 frames on /ws/chat/<room>/, and the room page's socket as a browser test sees it.
 
-`server` is anything with base_url, ws_url and origin (servers.StageServer and its kin). Nothing
-here goes through a proxy: the servers are on this machine.
+`server` is anything with base_url, ws_url and origin (servers.StageServer and its kin, Address).
+Nothing here goes through a proxy: the servers are on this machine.
 """
 
 import asyncio
 import json
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import quote
 
@@ -28,10 +29,31 @@ def socket_path(room):
     return "/ws/chat/" + quote(room, safe="") + "/"
 
 
-def http_get(server, path):
+@dataclass(frozen=True)
+class Address:
+    """A server known only by where it listens, e.g. a port `docker compose up` publishes."""
+
+    port: int
+    host: str = "127.0.0.1"
+
+    @property
+    def base_url(self):
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self):
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def origin(self):
+        return self.base_url
+
+
+def http_get(server, path, headers=None):
     """(status, body text, headers) of a GET; an error status is an answer too."""
+    request = urllib.request.Request(server.base_url + path, headers=headers or {})
     try:
-        with _no_proxy.open(server.base_url + path, timeout=10) as response:
+        with _no_proxy.open(request, timeout=10) as response:
             return response.status, response.read().decode(errors="replace"), response.headers
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(errors="replace"), error.headers

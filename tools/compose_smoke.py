@@ -17,15 +17,13 @@ import argparse
 import asyncio
 import re
 import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 
 import redis
 import websockets
 import yaml
-from chat_client import recv_json, say, socket_path
+from chat_client import Address, connect, http_get, recv_json, say, socket_path
+from servers import wait_until
 from stages import GROUP_STAGES, ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -45,44 +43,45 @@ def published(compose_file=COMPOSE_FILE, profile=None):
     return found
 
 
-def get(port, path, timeout=5):
-    request = urllib.request.Request(f"http://localhost:{port}{path}")
+def published_at(port):
+    """A published port as the learner's browser reaches it: localhost, as the notes give it."""
+    return Address(port, host="localhost")
+
+
+def status(server, path):
+    return http_get(server, path)[0]
+
+
+def answers(server):
+    """Anything answers /chat/ (a container that just started may not listen yet)."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+        return bool(status(server, "/chat/"))
+    except OSError:
+        return False
 
 
-def wait_for(port, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return get(port, "/chat/")
-        except OSError:
-            if time.monotonic() > deadline:
-                return None
-            time.sleep(0.5)
-
-
-def connect(port, room):
-    return websockets.connect(
-        f"ws://localhost:{port}{socket_path(room)}", origin=f"http://localhost:{port}", proxy=None
-    )
+def wait_for(server, timeout):
+    """Does it answer within timeout seconds?"""
+    try:
+        wait_until(lambda: answers(server), timeout, server.base_url)
+    except TimeoutError:
+        return False
+    return True
 
 
 def group_keys(client):
     return set(client.scan_iter("asgi:group:*"))
 
 
-async def check_stage(stage, port, client):
-    """(ok, what was seen) for one stage service."""
+async def check_stage(stage, server, client):
+    """(ok, what was seen) for one stage service (server: base_url, ws_url, origin)."""
     room = f"smoke-{uuid.uuid4().hex[:8]}"
-    pages = (get(port, "/chat/"), get(port, f"/chat/{room}/"))
+    pages = (status(server, "/chat/"), status(server, f"/chat/{room}/"))
     if pages != (200, 200):
         return False, f"/chat/ and /chat/{room}/ answered {pages}, not (200, 200)"
     before = group_keys(client) if stage in GROUP_STAGES else set()
-    async with connect(port, room) as sender, connect(port, room) as other:
+    path = socket_path(room)
+    async with connect(server, path) as sender, connect(server, path) as other:
         await say(sender, f"hello {stage}")
         if await recv_json(sender) != {"message": f"hello {stage}"}:
             return False, "the sender did not get its own message back"
@@ -95,9 +94,9 @@ async def check_stage(stage, port, client):
     return True, "pages 200, the message reached both sockets through the compose Redis"
 
 
-async def check_scale(port_a, port_b):
-    room = f"smoke-{uuid.uuid4().hex[:8]}"
-    async with connect(port_a, room) as on_a, connect(port_b, room) as on_b:
+async def check_scale(a, b):
+    path = socket_path(f"smoke-{uuid.uuid4().hex[:8]}")
+    async with connect(a, path) as on_a, connect(b, path) as on_b:
         await say(on_a, "from a")
         if await recv_json(on_b) != {"message": "from a"}:
             return False, "a message sent on one server did not reach the other"
@@ -112,24 +111,25 @@ async def run(scale, timeout):
     client = redis.Redis.from_url(REDIS_URL, socket_timeout=5)
     results = []
     for name, (stage, port) in published().items():
-        status = await asyncio.to_thread(wait_for, port, timeout)
-        if status is None:
+        server = published_at(port)
+        if not await asyncio.to_thread(wait_for, server, timeout):
             results.append((False, name, port, f"nothing answered within {timeout} s"))
             continue
         try:
-            ok, seen = await check_stage(stage, port, client)
+            ok, seen = await check_stage(stage, server, client)
         except (OSError, TimeoutError, websockets.WebSocketException) as error:
             ok, seen = False, f"{type(error).__name__}: {error}"
         results.append((ok, name, port, seen))
     if scale:
         pair = published(profile="scale")
         (a, (_, port_a)), (b, (_, port_b)) = sorted(pair.items())
-        waited = [await asyncio.to_thread(wait_for, p, timeout) for p in (port_a, port_b)]
-        if None in waited:
+        pair_at = [published_at(port_a), published_at(port_b)]
+        waited = [await asyncio.to_thread(wait_for, s, timeout) for s in pair_at]
+        if not all(waited):
             results.append((False, f"{a} + {b}", port_a, f"not answering within {timeout} s"))
         else:
             try:
-                ok, seen = await check_scale(port_a, port_b)
+                ok, seen = await check_scale(*pair_at)
             except (OSError, TimeoutError, websockets.WebSocketException) as error:
                 ok, seen = False, f"{type(error).__name__}: {error}"
             results.append((ok, f"{a} -> {b}", f"{port_a}->{port_b}", seen))

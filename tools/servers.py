@@ -163,9 +163,19 @@ class StageServer:
         reload = [] if self.reload else ["--noreload"]
         return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", *reload]
 
+    def migrate_command(self):
+        """Run in the stage folder before command(), or None: migrate for a project with a model,
+        as its notes have the learner run it before runserver."""
+        if (self.workdir / "chat" / "migrations").is_dir():
+            return [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"]
+        return None
+
     def start(self, timeout=30):
-        """launch(), then wait until it serves; on failure stop it and raise with its log."""
-        self.launch()
+        """launch(), then wait_ready()."""
+        return self.launch().wait_ready(timeout)
+
+    def wait_ready(self, timeout=30):
+        """Wait until it serves; on failure stop it and raise with its log."""
         try:
             wait_until(self.serves, timeout, f"{self.name} on port {self.port}")
         except TimeoutError:
@@ -188,10 +198,9 @@ class StageServer:
         env.update(self.extra_env)
         self.log_path = (self.log_dir or self.workdir.parent) / f"{self.name}-{self.port}.log"
         self._log = open(self.log_path, "ab")  # a restart in the same workdir appends
-        if (self.workdir / "chat" / "migrations").is_dir():
-            # A project with a model: its notes have the learner run migrate before runserver.
+        migrate = self.migrate_command()
+        if migrate:
             # A failure shows in the log, and in what the server then does.
-            migrate = [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"]
             subprocess.run(migrate, cwd=self.workdir, env=env, stdout=self._log, stderr=self._log)
         self.proc = subprocess.Popen(
             self.command(),

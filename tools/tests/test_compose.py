@@ -16,8 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,8 +24,8 @@ import pytest
 import redis
 import websockets
 import yaml  # PyYAML, installed with mkdocs (docs group)
-from chat_client import keep_talking, socket_path
-from servers import free_port, port_is_closed, wait_until
+from chat_client import connect, http_get, keep_talking, socket_path
+from servers import StageServer, port_is_closed
 from stages import GENERATED, ROOT, STAGES
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
@@ -143,110 +141,55 @@ def test_compose_wires_redis_stages_scaling_and_tests(compose):
         assert service["init"] is True
 
 
-class LocalService:
+class ComposeService(StageServer):
     """A compose service run here as a real process, laid out like its container.
 
     Bind-mounted folders are copied to their container paths under a temporary /app; a service
-    with no mount gets the stage folder the image holds. 0.0.0.0:8000 becomes a free loopback
-    port, the compose Redis the local redis-server, and the image's venv python this venv's.
-    With as_compose_runs_it the command runs as written (autoreloader on); otherwise with
-    --noreload, which serves the same at half the startup CPU.
+    with no mount gets the stage folder the image holds. Its command runs as written, with this
+    venv's python as the image's venv python and a free loopback port for 0.0.0.0:8000; its
+    environment too, with the local redis-server as the compose Redis. Clients come as the host's
+    browser does, to localhost. With as_compose_runs_it the autoreloader is on, as in compose;
+    otherwise --noreload, which serves the same at half the startup CPU.
     """
 
     def __init__(self, name, service, redis_url, as_compose_runs_it=False):
-        self.name = name
-        self.service = service
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.ws_base = f"ws://localhost:{self.port}"
-        self.origin = f"http://localhost:{self.port}"
-        self.redis_url = redis_url
-        self.as_compose_runs_it = as_compose_runs_it
-        self.proc = None
-
-    def start(self):
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"compose-{self.name}-"))
-        workdir = self.tmp / self.service["working_dir"].lstrip("/")
-        mounts = [v.split(":")[:2] for v in self.service.get("volumes", [])]
-        if not mounts:
-            stage = stage_of(self.service)
-            mounts = [(f"./{stage}", f"/app/{stage}")]
-        for source, target in mounts:
-            shutil.copytree(
-                ROOT / source,
-                self.tmp / target.lstrip("/"),
-                ignore=shutil.ignore_patterns(*GENERATED),
-            )
-
-        assert self.service["command"] == SERVE
-        migrate, serve = (shlex.split(part) for part in SERVE[2].split(" && exec "))
-        command = serve
-        command[command.index("0.0.0.0:8000")] = f"127.0.0.1:{self.port}"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("REDIS_URL", "DJANGO_ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")
-        }
-        # This venv's python as the image's venv python on PATH.
-        command[0] = sys.executable
-        if not self.as_compose_runs_it:
-            command.append("--noreload")
-        env.update(self.service["environment"])
+        env = dict(service["environment"])
         compose_redis = urlsplit(env["REDIS_URL"])
-        local = urlsplit(self.redis_url)
-        env["REDIS_URL"] = urlunsplit(compose_redis._replace(netloc=local.netloc))
-        env["PYTHONUNBUFFERED"] = "1"
+        env["REDIS_URL"] = urlunsplit(compose_redis._replace(netloc=urlsplit(redis_url).netloc))
+        super().__init__(stage_of(service), extra_env=env, reload=as_compose_runs_it, name=name)
+        self.service = service
+        self.base_url = self.origin = f"http://localhost:{self.port}"
+        self.ws_url = f"ws://localhost:{self.port}"
 
-        self.log_path = self.tmp / "server.log"
-        self._log = open(self.log_path, "wb")
-        subprocess.run(
-            [sys.executable, *migrate[1:]], cwd=workdir, env=env, stdout=self._log, check=True
-        )
-        self.proc = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
+    def launch(self):
+        if self.workdir is None:
+            self._tmp = tempfile.mkdtemp(prefix=f"compose-{self.name}-")
+            app = Path(self._tmp)
+            mounts = [v.split(":")[:2] for v in self.service.get("volumes", [])]
+            for source, target in mounts or [(f"./{self.stage}", f"/app/{self.stage}")]:
+                shutil.copytree(
+                    ROOT / source,
+                    app / target.lstrip("/"),
+                    ignore=shutil.ignore_patterns(*GENERATED),
+                )
+            self.workdir = app / self.service["working_dir"].lstrip("/")
+        return super().launch()
 
-    def get(self, path, host="localhost"):
-        request = urllib.request.Request(self.base + path, headers={"Host": f"{host}:{self.port}"})
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            return error.code
+    def migrate_command(self):
+        return None  # the command migrates first, as compose runs it
 
-    def wait_ready(self, timeout=90):
-        def serves():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited:\n{self.log_path.read_text()}")
-            try:
-                return self.get("/chat/") == 200
-            except OSError:
-                return False
+    def command(self):
+        shell, flag, script = self.service["command"]
+        assert [shell, flag, script] == SERVE
+        migrate, serve = (shlex.split(part) for part in script.split(" && exec "))
+        migrate[0] = serve[0] = sys.executable
+        serve[serve.index("0.0.0.0:8000")] = f"127.0.0.1:{self.port}"
+        if not self.reload:
+            serve.append("--noreload")
+        return [shell, flag, f"{shlex.join(migrate)} && exec {shlex.join(serve)}"]
 
-        wait_until(serves, timeout, f"{self.name} on port {self.port}")
-
-    def stop(self):
-        """The whole process group: SIGTERM, then SIGKILL for anything left after 5 s."""
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.proc:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait()
-        self._log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+    def status(self, path, host="localhost"):
+        return http_get(self, path, headers={"Host": f"{host}:{self.port}"})[0]
 
 
 @pytest.fixture
@@ -255,9 +198,9 @@ def local_services(request, compose, redis_url):
     running = {}
     try:
         for name in request.param:
-            running[name] = LocalService(name, compose["services"][name], redis_url).start()
+            running[name] = ComposeService(name, compose["services"][name], redis_url).launch()
         for service in running.values():
-            service.wait_ready()
+            service.wait_ready(90)
         yield running
     finally:
         for service in running.values():
@@ -268,7 +211,7 @@ def local_services(request, compose, redis_url):
 async def test_scaling_example_shares_rooms_through_redis(local_services):
     """What tools/compose_smoke.py --scale checks against `docker compose --profile scale up`."""
     a, b = local_services["part3-scale-a"], local_services["part3-scale-b"]
-    assert await compose_smoke.check_scale(a.port, b.port) == (
+    assert await compose_smoke.check_scale(a, b) == (
         True,
         "a message sent on either server reached the socket on the other",
     )
@@ -281,7 +224,7 @@ async def test_the_smoke_check_fails_a_stage_that_broadcasts_without_the_compose
     server = stage_servers("part2_groups", "memory")
     client = redis.Redis.from_url(redis_url)
     try:
-        ok, seen = await compose_smoke.check_stage("part2_groups", server.port, client)
+        ok, seen = await compose_smoke.check_stage("part2_groups", server, client)
     finally:
         client.close()
     assert (ok, seen.split(":")[0]) == (False, "no new group appeared in Redis")
@@ -298,36 +241,32 @@ async def test_stage_service_serves_the_host_and_stops_when_docker_signals_it(
     chatting: Docker's init (PID 1, `init: true`) sends SIGTERM to the command's own process,
     the autoreloader's parent, and to nothing else; the whole server must be gone within 5 s,
     well inside the 10 s Docker waits before it kills."""
-    server = LocalService(name, compose["services"][name], redis_url, as_compose_runs_it=True)
-    server.start()
+    server = ComposeService(name, compose["services"][name], redis_url, as_compose_runs_it=True)
     try:
-        server.wait_ready()
-        assert server.get("/chat/") == 200
-        assert server.get("/chat/lobby/") == 200
+        server.start(timeout=90)
+        assert server.status("/chat/") == 200
+        assert server.status("/chat/lobby/") == 200
         # DJANGO_ALLOWED_HOSTS is what lets the host's browser in, and nothing else.
-        assert server.get("/chat/", host="evil.example") == 400
+        assert server.status("/chat/", host="evil.example") == 400
         # What tools/compose_smoke.py checks on each port `docker compose up` publishes.
         stage = compose_smoke.published()[name][0]
         client = redis.Redis.from_url(redis_url)
         try:
-            ok, seen = await compose_smoke.check_stage(stage, server.port, client)
+            ok, seen = await compose_smoke.check_stage(stage, server, client)
         finally:
             client.close()
         assert ok, seen
         room = socket_path(f"compose {name}")
-        async with websockets.connect(server.ws_base + room, origin=server.origin) as ws:
+        async with connect(server, room) as ws:
             await ws.send(json.dumps({"message": f"hello from {name}"}))
             reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert reply == {"message": f"hello from {name}"}
         with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
-            async with websockets.connect(server.ws_base + room, origin="http://evil.example"):
+            async with connect(server, room, origin="http://evil.example"):
                 pass
         assert refused.value.response.status_code == 403
 
-        sockets = [
-            await websockets.connect(server.ws_base + room, origin=server.origin, proxy=None)
-            for _ in range(5)
-        ]
+        sockets = [await connect(server, room) for _ in range(5)]
         received = dict.fromkeys(sockets, 0)
         talkers = [asyncio.create_task(keep_talking(ws, received)) for ws in sockets]
         while min(received.values()) < 5:
