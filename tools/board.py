@@ -18,7 +18,7 @@ import socket
 import sys
 
 from bilingual import Text
-from room_server import FIREWALL, LOCAL_HOSTS, WHY_NOT, lan_addresses, show
+from room_server import FIREWALL, LOCAL_HOSTS, lan_addresses, show, show_others
 
 DEFAULT_PORT = 8100  # beside the room server's 8000 and the stages' 8001-8004
 
@@ -129,15 +129,7 @@ def main(argv=None):
     show(args.lang, Text("Learners report to:", "학습자가 보고할 주소:"))
     for found in learners_use:
         print(f"    {shown(found, args.port)}")
-    if others:
-        show(
-            args.lang,
-            Text("Not for the room (not allowed):", "강의실용이 아닌 주소(허용하지 않음):"),
-        )
-        for found, name, kind in others:
-            why = WHY_NOT[kind]
-            why = why[args.lang] if args.lang in ("en", "ko") else f"{why.en} / {why.ko}"
-            print(f"    {found} ({name}: {why})" if name else f"    {found} ({why})")
+    show_others(args.lang, others)
     if ipaddress.ip_address(first).is_loopback:
         show(
             args.lang,

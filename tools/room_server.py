@@ -158,6 +158,23 @@ def show(lang, text):
     print(text[lang] if lang in ("en", "ko") else f"{text.en}\n{text.ko}")
 
 
+def show_others(lang, others):
+    """The addresses lan_addresses() left out of the room, each with why (nothing if none)."""
+    if not others:
+        return
+    show(
+        lang,
+        Text(
+            "Not for the room (another network on this machine, not allowed):",
+            "강의실용이 아닌 주소(이 컴퓨터의 다른 네트워크, 허용하지 않음):",
+        ),
+    )
+    for address, name, kind in others:
+        why = WHY_NOT[kind]
+        why = why[lang] if lang in ("en", "ko") else f"{why.en} / {why.ko}"
+        print(f"    {address} ({name}: {why})" if name else f"    {address} ({why})")
+
+
 def migrate(folder, env, lang):
     """`manage.py migrate`, so a browser's stale `sessionid` cookie finds the sessions table."""
     done = subprocess.run(
@@ -232,18 +249,7 @@ def main(argv=None):
         show(args.lang, Text("Laptops in the room open:", "강의실의 노트북에서 열 주소:"))
         for address in lan:
             print(f"    http://{address}:{args.port}/chat/")
-    if others:
-        show(
-            args.lang,
-            Text(
-                "Not for the room (another network on this machine, not allowed):",
-                "강의실용이 아닌 주소(이 컴퓨터의 다른 네트워크, 허용하지 않음):",
-            ),
-        )
-        for address, name, kind in others:
-            why = WHY_NOT[kind]
-            shown = why[args.lang] if args.lang in ("en", "ko") else f"{why.en} / {why.ko}"
-            print(f"    {address} ({name}: {shown})" if name else f"    {address} ({shown})")
+    show_others(args.lang, others)
     if not lan:
         show(
             args.lang,
