@@ -22,6 +22,19 @@ OWN_GROUP = (
 )
 
 
+def end_process_group(proc):
+    """Kill whatever is left of a process started with OWN_GROUP and its children (on Windows,
+    the process tree), then reap it."""
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True)
+    else:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    proc.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -108,8 +121,10 @@ class StageServer:
         reload=False,
         log_dir=None,
         name=None,
+        migrate=True,
     ):
         self.stage = stage
+        self.migrate = migrate  # False: another server of the same workdir has just migrated it
         self.name = name or stage  # names the log file
         self.reload = reload  # True: with Django's autoreloader, exactly as a learner starts it
         self.redis_url = redis_url
@@ -131,8 +146,12 @@ class StageServer:
         return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", *reload]
 
     def start(self, timeout=30):
-        """launch(), then wait until it serves; on failure stop it and raise with its log."""
+        """launch(), then ready()."""
         self.launch()
+        return self.ready(timeout)
+
+    def ready(self, timeout=30):
+        """Wait until it serves; on failure stop it and raise with its log."""
         try:
             wait_until(self.serves, timeout, f"{self.name} on port {self.port}")
         except TimeoutError:
@@ -155,7 +174,7 @@ class StageServer:
         env.update(self.extra_env)
         self.log_path = (self.log_dir or self.workdir.parent) / f"{self.name}-{self.port}.log"
         self._log = open(self.log_path, "ab")  # a restart in the same workdir appends
-        if (self.workdir / "chat" / "migrations").is_dir():
+        if self.migrate and (self.workdir / "chat" / "migrations").is_dir():
             # A project with a model: its notes have the learner run migrate before runserver.
             # A failure shows in the log, and in what the server then does.
             migrate = [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"]
@@ -218,16 +237,8 @@ class StageServer:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 pass
-        if self.proc:
-            if os.name == "nt":
-                tree = ["taskkill", "/F", "/T", "/PID", str(self.proc.pid)]
-                subprocess.run(tree, capture_output=True)
-            else:
-                try:  # whatever is left of the group, e.g. a server child its parent left behind
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-            self.proc.wait()
+        if self.proc:  # whatever is left of the group, e.g. a server child its parent left behind
+            end_process_group(self.proc)
         if self._log:
             self._log.close()
             self._log = None
