@@ -72,9 +72,9 @@ def check_once(stage, redis_url):
     return code, seconds, "\n".join(part for part in (shown, err.strip()) if part)
 
 
-def run(stages, runs):
+def run(stages, runs, redis_port=None):
     info = machine()
-    redis = RedisServer().start()
+    redis = RedisServer(redis_port).start()
     started = time.monotonic()
     results = {
         s: {"runs": 0, "passes": 0, "seconds": [], "load": [], "first_failure": None}
@@ -172,6 +172,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=RUNS, help="rounds: each stage once a round")
     parser.add_argument("--stages", type=choices(STAGES), default=tuple(STAGES))
+    parser.add_argument("--redis-port", type=int, help="the redis-server's port (default: free)")
     parser.add_argument("--out", type=Path, help="merge the results into this file")
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/")
     parser.add_argument("--from-json", type=Path, help="re-render the docs from saved results")
@@ -181,7 +182,7 @@ def main(argv=None):
     else:
         if args.runs < 1:
             parser.error("--runs must be at least 1")
-        entry = run(args.stages, args.runs)
+        entry = run(args.stages, args.runs, args.redis_port)
         full = args.runs >= RUNS and args.stages == tuple(STAGES)
         out = args.out or (RESULTS if full else None)
         data = {python_key(entry): entry}
