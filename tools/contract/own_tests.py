@@ -1,6 +1,9 @@
 """The learner's own tests (chat/tests), run by the checker where a stage asks for them
 (Behaviour.own_tests): once as they are, and once against a consumer that never delivers a
-message, which tests worth having must catch. Each run is in a copy of the project.
+message, which tests worth having must catch. Both runs start with the checked servers
+(Check.early) and run beside the other checks, each in a copy of the project (its own test
+database file), on a Redis database of its own; their live servers and browsers take free ports
+and profiles of their own.
 """
 
 import asyncio
