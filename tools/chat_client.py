@@ -63,6 +63,9 @@ def connect(server, path, **kwargs):
     """A WebSocket to the server, same-origin unless told otherwise (origin=None: no Origin
     header at all)."""
     kwargs.setdefault("origin", server.origin)
+    # Frames left unread (a room's history, say) never hold up the close: past 16 of them
+    # websockets stops reading, misses the server's close frame and waits 10 s for it.
+    kwargs.setdefault("max_queue", None)
     return websockets.connect(server.ws_url + path, proxy=None, **kwargs)
 
 

@@ -121,17 +121,18 @@ class ProjectServer(StageServer):
     127.0.0.1:<port> --noreload`), its log in a folder outside the project. Ready once it
     listens (its /chat/ page may be what is broken); what stops it is said as CannotCheck."""
 
-    def __init__(self, project, log_dir, redis_url=None, name="server"):
+    def __init__(self, project, log_dir, redis_url=None, name="server", migrate=True):
         super().__init__(
             stage=Path(project).name,
             redis_url=redis_url,
             workdir=project,
             log_dir=log_dir,
             name=name,
+            migrate=migrate,
         )
 
-    def start(self, timeout=START_TIMEOUT):
-        return super().start(timeout)
+    def wait_ready(self, timeout=START_TIMEOUT):
+        return super().wait_ready(timeout)
 
     def serves(self):
         if self.proc.poll() is not None:
@@ -200,7 +201,7 @@ def check_project(stage, project, redis_url="auto", checks=None, frame_timeout=F
         "reason": None,
         "checks": [],
     }
-    servers, redis = [], None
+    servers, redis, early = [], None, {}
     scratch = Path(tempfile.mkdtemp(prefix="chat-check-"))
     has_layer = BEHAVIOUR[stage].broadcasts  # a stage that only echoes has no channel layer
     try:
@@ -227,10 +228,15 @@ def check_project(stage, project, redis_url="auto", checks=None, frame_timeout=F
             selected = [c for c in selected if c.id in checks]
         served = [c for c in selected if c.needs_server]
         count = max((c.processes for c in served), default=1) if redis_url else 1
-        # One after the other: a runserver may migrate db.sqlite3 as it starts (part4's does).
+        # The project's own tests start now, in copies, and run beside the servers' checks.
+        early = contract.start_early(selected, project, redis_url, scratch)
+        # The first server migrates db.sqlite3 before it starts (the notes' step); then all start
+        # together.
         for number in range(1, count + 1) if served else []:
-            servers.append(ProjectServer(project, scratch, redis_url, f"server-{number}"))
-            servers[-1].start()
+            server = ProjectServer(project, scratch, redis_url, f"server-{number}", number == 1)
+            servers.append(server.launch())
+        for server in servers:
+            server.wait_ready()
         served_project = contract.ServedProject(
             stage=stage,
             project=project,
@@ -241,6 +247,7 @@ def check_project(stage, project, redis_url="auto", checks=None, frame_timeout=F
             why_no_second=why_no_redis,
             redis_url=redis_url,
             scratch=scratch,
+            early=early,
         )
         results = asyncio.run(contract.run_checks(served_project, selected))
         result["checks"] = [explain(r, stage, project) for r in results]
@@ -255,6 +262,7 @@ def check_project(stage, project, redis_url="auto", checks=None, frame_timeout=F
             known = hint(error.mistake)
             result["hint"] = known.to_dict() if known else None
     finally:
+        contract.stop_early(early)
         for server in servers:  # all asked at once, then each waited for
             server.ask_to_stop()
         for server in servers:

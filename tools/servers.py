@@ -141,8 +141,10 @@ class StageServer:
         reload=False,
         log_dir=None,
         name=None,
+        migrate=True,
     ):
         self.stage = stage
+        self.migrate = migrate  # False: another server of the same workdir has just migrated it
         self.name = name or stage  # names the log file
         self.reload = reload  # True: with Django's autoreloader, exactly as a learner starts it
         self.redis_url = redis_url
@@ -166,7 +168,7 @@ class StageServer:
     def migrate_command(self):
         """Run in the stage folder before command(), or None: migrate for a project with a model,
         as its notes have the learner run it before runserver."""
-        if (self.workdir / "chat" / "migrations").is_dir():
+        if self.migrate and (self.workdir / "chat" / "migrations").is_dir():
             return [sys.executable, "manage.py", "migrate", "--noinput", "--verbosity=0"]
         return None
 

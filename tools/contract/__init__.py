@@ -20,7 +20,16 @@ tools/stages.py. To add a check: write it in checks.py (or hardening.py) with @s
 # Importing the check modules registers their checks, in this order.
 from contract import checks, hardening, own_tests  # noqa: F401
 from contract.registry import CHECKS, Check, checks_for, stage_check
-from contract.runner import CheckResult, Failed, ServedProject, Skipped, run_checks, run_one
+from contract.runner import (
+    CheckResult,
+    Failed,
+    ServedProject,
+    Skipped,
+    run_checks,
+    run_one,
+    start_early,
+    stop_early,
+)
 
 __all__ = [
     "CHECKS",
@@ -33,4 +42,6 @@ __all__ = [
     "run_checks",
     "run_one",
     "stage_check",
+    "start_early",
+    "stop_early",
 ]

@@ -24,6 +24,10 @@ class Check:
     needs: tuple = ()  # checks that must pass first (those the stage has)
     layers: tuple = ("memory", "redis")  # the repo's tests run it on these layers
     needs_server: bool = True  # False: it runs the project's own tests instead
+    # fn(project folder, redis_url, scratch folder) -> a handle with stop(): starts the check's
+    # slow work (in a copy of the project) before the servers start, so that it runs beside the
+    # other checks; run() then waits for it (ServedProject.early). None: run() does it all.
+    early: Callable | None = None
     processes: int = 1  # 2: it also talks to a second server process on the same Redis
     # Crashes the project's consumers on purpose (the tutorial's consumer raises on a malformed
     # frame): the checker runs it after every other check, and the repo's tests on a server

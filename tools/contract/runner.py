@@ -50,6 +50,7 @@ class ServedProject:
     # True for the repo's reference stages: hold them to their exact behaviour where a learner's
     # project may differ and still work (e.g. how a malformed frame is refused).
     reference: bool = False
+    early: dict = field(default_factory=dict)  # {check id: what its Check.early started}
 
     @property
     def behaviour(self):
@@ -123,6 +124,17 @@ async def _run_one(chk, project):
             log=failure.log_lines if tests else trim_traceback(log, project.project),
             log_source="tests" if tests else "server",
         )
+
+
+def start_early(checks, project, redis_url, scratch):
+    """Start the work of the checks that have Check.early, now: {check id: handle}."""
+    return {c.id: c.early(project, redis_url, scratch) for c in checks if c.early}
+
+
+def stop_early(started):
+    """End what start_early started (a check skipped never read its own)."""
+    for handle in started.values():
+        handle.stop()
 
 
 def in_running_order(checks):

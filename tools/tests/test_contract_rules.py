@@ -12,8 +12,10 @@ from bilingual import Text
 from contract import CHECKS, Check, ServedProject, checks_for, run_checks
 from contract.catalogue import load_catalogue
 from contract.evidence import LOG_SIGNS, mistake_in_log
+from contract.own_tests import run_redis_url
 from contract.runner import Failed, in_running_order
 from notes import ERRORS_SECTION, NOTES_FILE, NOTES_HEADINGS, heading_lines
+from redis.connection import parse_url
 from stages import BEHAVIOUR, ROOT, STAGES, stages_where
 
 CATALOGUE = load_catalogue()
@@ -237,6 +239,28 @@ def test_the_checker_runs_the_checks_that_crash_consumers_last(stage):
     crashing = [c.id for c in order if c.destructive]
     assert bool(crashing) == (BEHAVIOUR[stage].bad_frame == "closes")
     assert [c.id for c in order][len(order) - len(crashing) :] == crashing
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0",
+        "redis://127.0.0.1:6379",
+        "rediss://:secret@redis.example:6380/15",
+        "redis://127.0.0.1:6379/2?db=4&socket_timeout=5",
+        "unix:///run/redis.sock?db=1",
+    ],
+)
+def test_the_own_test_runs_and_the_servers_each_get_a_redis_database(url):
+    """The two runs of a learner's suite share room names and run at once, beside the checked
+    servers: on one Redis database they would deliver into each other's rooms."""
+    urls = [url, run_redis_url(url, 1), run_redis_url(url, 2)]
+    parsed = [parse_url(u) for u in urls]
+    assert len({p.get("db", 0) for p in parsed}) == 3, urls
+    for p in parsed:  # all else stays: host, port, password, socket path, options
+        p.pop("db", None)
+    assert parsed[0] == parsed[1] == parsed[2]
+    assert run_redis_url(None, 1) is None
 
 
 def test_stages_where_refuses_a_behaviour_the_table_does_not_have():
