@@ -53,7 +53,7 @@ class StageResult:
 # --- Reading the lock --------------------------------------------------------------------------
 
 
-def test_tool_pins(pyproject_text, locked):
+def pinned_test_tools(pyproject_text, locked):
     """The test group's packages pinned to their locked versions: only the runtime floats."""
     group = tomllib.loads(pyproject_text)["dependency-groups"]["test"]
     names = [normalize(re.match(r"[A-Za-z0-9._-]+", req).group()) for req in group]
@@ -271,7 +271,7 @@ def main(argv=None, runner_factory=UvRunner):
     )
     args = parser.parse_args(argv)
     locked = dict(lock_packages((ROOT / "uv.lock").read_text(encoding="utf-8")))
-    pins = test_tool_pins((ROOT / "pyproject.toml").read_text(encoding="utf-8"), locked)
+    pins = pinned_test_tools((ROOT / "pyproject.toml").read_text(encoding="utf-8"), locked)
     with tempfile.TemporaryDirectory(prefix="canary-") as workdir:
         try:
             return canary(runner_factory(args.python, workdir), locked, pins)

@@ -69,7 +69,7 @@ def test_reads_locked_versions_and_pins_the_test_tools_from_the_real_lock():
     locked = dict(lock_packages((ROOT / "uv.lock").read_text(encoding="utf-8")))
     assert canary.series(locked["django"]) == (5, 2)
     assert set(canary.PACKAGES) <= set(locked)
-    pins = canary.test_tool_pins((ROOT / "pyproject.toml").read_text(encoding="utf-8"), locked)
+    pins = canary.pinned_test_tools((ROOT / "pyproject.toml").read_text(encoding="utf-8"), locked)
     assert f"pytest=={locked['pytest']}" in pins
     assert f"selenium=={locked['selenium']}" in pins
     assert not any(p.startswith(("django", "channels")) for p in pins)
