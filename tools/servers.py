@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import redis
-from stages import GENERATED, ROOT
+from stages import copy_stage
 
 # A process group of its own, so stopping a server stops its autoreloader child too.
 OWN_GROUP = (
@@ -188,9 +188,7 @@ class StageServer:
         if self.workdir is None:
             self._tmp = tempfile.mkdtemp(prefix=f"{self.stage}-")
             self.workdir = Path(self._tmp) / self.stage
-            shutil.copytree(
-                ROOT / self.stage, self.workdir, ignore=shutil.ignore_patterns(*GENERATED)
-            )
+            copy_stage(self.stage, self.workdir)
         env = {
             k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
         }

@@ -6,15 +6,14 @@ shows a reader), and the pub/sub layer is chosen by a settings module written in
 (mysite/bench_settings.py). The stage folders themselves are never touched.
 """
 
-import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import stages
 from servers import OWN_GROUP, StageServer, end_group, free_port, wait_until
-from stages import GENERATED, ROOT
 from unified_diff import apply_diff, file_diffs
 
 TUNING_DIR = Path(__file__).resolve().parent / "tuning"
@@ -46,7 +45,7 @@ def apply_stage_diff(diff, workdir):
 def copy_stage(stage, parent, tuning=()):
     """Copy a stage folder (without generated files), add the bench settings, apply tuning."""
     workdir = Path(parent) / stage
-    shutil.copytree(ROOT / stage, workdir, ignore=shutil.ignore_patterns(*GENERATED))
+    stages.copy_stage(stage, workdir)
     (workdir / "mysite" / "bench_settings.py").write_text(PUBSUB_SETTINGS)
     for name in TUNING:  # always in the same order, whatever order the target lists them
         if name in tuning:

@@ -26,7 +26,7 @@ import websockets
 import yaml  # PyYAML, installed with mkdocs (docs group)
 from chat_client import connect, http_get, keep_talking, socket_path
 from servers import StageServer, port_is_closed
-from stages import GENERATED, ROOT, STAGES
+from stages import ROOT, STAGES, copy_stage
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
@@ -167,11 +167,7 @@ class ComposeService(StageServer):
             app = Path(self._tmp)
             mounts = [v.split(":")[:2] for v in self.service.get("volumes", [])]
             for source, target in mounts or [(f"./{self.stage}", f"/app/{self.stage}")]:
-                shutil.copytree(
-                    ROOT / source,
-                    app / target.lstrip("/"),
-                    ignore=shutil.ignore_patterns(*GENERATED),
-                )
+                copy_stage(source, app / target.lstrip("/"))
             self.workdir = app / self.service["working_dir"].lstrip("/")
         return super().launch()
 

@@ -21,7 +21,7 @@ import websockets
 import yaml
 from chat_client import recv_json, say
 from servers import free_port, wait_until
-from stages import GENERATED, ROOT
+from stages import ROOT, copy_stage
 
 # One worker: the module's server (or clone) is started once.
 pytestmark = pytest.mark.xdist_group("room_server")
@@ -57,7 +57,7 @@ def room(tmp_path_factory):
     if not sys.platform.startswith("linux"):
         pytest.skip("127.0.0.2 answers on Linux only (macOS and Windows route just 127.0.0.1)")
     stage = tmp_path_factory.mktemp("room") / "part3_async"
-    shutil.copytree(ROOT / "part3_async", stage, ignore=shutil.ignore_patterns(*GENERATED))
+    copy_stage("part3_async", stage)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_ALLOWED_HOSTS")}
     log = open(stage.parent / "room.log", "w+")
@@ -204,7 +204,7 @@ def run_tool(*args):
 def test_without_host_it_prints_the_rooms_address_and_labels_the_others(tmp_path):
     """The tool as an instructor starts it, with the addresses of this machine."""
     stage = tmp_path / "part1_echo"
-    shutil.copytree(ROOT / "part1_echo", stage, ignore=shutil.ignore_patterns(*GENERATED))
+    copy_stage("part1_echo", stage)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, TOOL, str(stage), "--port", str(port), "--lang", "en"],
