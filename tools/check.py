@@ -18,7 +18,6 @@ import locale
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from contract.catalogue import hint
 from contract.evidence import mistake_in_log, trim_traceback
 from install_hints import redis_install
 from notes import ERRORS_SECTION, NOTES_FILE, heading_lines
-from servers import RedisServer, StageServer, redis_answers
+from servers import RedisServer, StageServer, listens, redis_answers
 from stages import BEHAVIOUR, ROOT, STAGES
 
 START_TIMEOUT = 30  # seconds for runserver to listen
@@ -137,11 +136,7 @@ class ProjectServer(StageServer):
     def serves(self):
         if self.proc.poll() is not None:
             self.exited()
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        return listens(self.port)
 
     def exited(self):
         log = self.log()

@@ -61,10 +61,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def port_is_closed(port):
-    """Nothing listens on the loopback port any more."""
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
+def listens(port, timeout=0.5):
+    """Does something accept connections on the loopback port?"""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def redis_answers(url, timeout=2):

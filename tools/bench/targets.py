@@ -6,14 +6,13 @@ shows a reader), and the pub/sub layer is chosen by a settings module written in
 (mysite/bench_settings.py). The stage folders themselves are never touched.
 """
 
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import stages
-from servers import OWN_GROUP, StageServer, end_group, free_port, wait_until
+from servers import OWN_GROUP, StageServer, end_group, free_port, listens, wait_until
 from unified_diff import apply_diff, file_diffs
 
 TUNING_DIR = Path(__file__).resolve().parent / "tuning"
@@ -88,11 +87,7 @@ class BareServer:
     def _listens(self):
         if self.proc.poll() is not None:
             raise RuntimeError(f"bare server exited with {self.proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        return listens(self.port)
 
     def start(self, timeout=15):
         script = Path(__file__).with_name("bare_server.py")
