@@ -82,3 +82,12 @@ def copy_stage(stage_or_folder, dest):
         str(ROOT / stage_or_folder), str(dest), ignore=shutil.ignore_patterns(*GENERATED)
     )
     return dest
+
+
+def display(path):
+    """A path as the learner would type it from where they are (relative when inside)."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
