@@ -4,7 +4,22 @@ The checker, the doctor and the other tools say everything a person reads throug
 Python (no dataclasses), so the doctor can import it on a Python too old to run anything else.
 """
 
+import locale
+import os
+
 LANGS = ("en", "ko")
+
+
+def default_lang():
+    """The learner's language as their locale says: "ko" for a Korean one, else "en"."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        if os.environ.get(var):
+            return "ko" if os.environ[var].lower().startswith("ko") else "en"
+    try:
+        name = locale.getlocale()[0] or ""
+    except ValueError:
+        name = ""
+    return "ko" if name.lower().startswith("ko") else "en"
 
 
 class Text:

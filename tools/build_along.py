@@ -208,6 +208,7 @@ def start_folder(stage, dest):
         return dest
     previous = ROOT / STAGES[index - 1]
 
+    # Not stages.copy_stage: the previous stage's notes stay out of the learner's start.
     def ignore(directory, names):
         top = Path(directory) == previous
         return [

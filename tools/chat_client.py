@@ -7,6 +7,7 @@ Nothing here goes through a proxy: the servers are on this machine.
 
 import asyncio
 import json
+import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -67,6 +68,14 @@ def connect(server, path, **kwargs):
     # websockets stops reading, misses the server's close frame and waits 10 s for it.
     kwargs.setdefault("max_queue", None)
     return websockets.connect(server.ws_url + path, proxy=None, **kwargs)
+
+
+def connect_via(address, port, host, path, **kwargs):
+    """A WebSocket to address:port whose URL, so its Host header, names `host` (a LAN address,
+    a forwarded name) while the traffic goes to `address`."""
+    sock = socket.create_connection((address, port), timeout=5)
+    kwargs.setdefault("open_timeout", 5)
+    return websockets.connect(f"ws://{host}{path}", sock=sock, proxy=None, **kwargs)
 
 
 async def say(ws, text):

@@ -14,11 +14,9 @@ arrived changes neither the output above it nor the exit code.
 import argparse
 import asyncio
 import json
-import locale
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -26,13 +24,13 @@ from pathlib import Path
 
 import board_report
 import contract
-from bilingual import Text
+from bilingual import Text, default_lang
 from contract.catalogue import hint
 from contract.evidence import mistake_in_log, trim_traceback
 from install_hints import redis_install
 from notes import ERRORS_SECTION, NOTES_FILE, heading_lines
-from servers import RedisServer, StageServer, redis_answers
-from stages import BEHAVIOUR, ROOT, STAGES
+from servers import RedisServer, StageServer, listens, redis_answers
+from stages import BEHAVIOUR, ROOT, STAGES, display
 
 START_TIMEOUT = 30  # seconds for runserver to listen
 # Seconds to wait for a frame that should come. A working server takes milliseconds, but after the
@@ -137,11 +135,7 @@ class ProjectServer(StageServer):
     def serves(self):
         if self.proc.poll() is not None:
             self.exited()
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        return listens(self.port)
 
     def exited(self):
         log = self.log()
@@ -300,15 +294,6 @@ def require_project(project):
         )
 
 
-def display(path):
-    """A path as the learner would type it from where they are (relative when inside)."""
-    path = Path(path)
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def explain(r, stage, project):
     """The result, plus where to look and what to reread when it failed."""
     out = r.to_dict()
@@ -408,17 +393,6 @@ def render(result, lang, colours=False):
         last = w["passed_with_skips" if skipped else "pass"].format(stage=result["stage"])
         lines.append(colour(last, "32", colours))
     return "\n".join(lines)
-
-
-def default_lang():
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        if os.environ.get(var):
-            return "ko" if os.environ[var].lower().startswith("ko") else "en"
-    try:
-        name = locale.getlocale()[0] or ""
-    except ValueError:
-        name = ""
-    return "ko" if name.lower().startswith("ko") else "en"
 
 
 def main(argv=None):

@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import redis
-from stages import GENERATED, ROOT
+from stages import copy_stage
 
 # A process group of its own, so stopping a server stops its autoreloader child too.
 OWN_GROUP = (
@@ -61,10 +61,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def port_is_closed(port):
-    """Nothing listens on the loopback port any more."""
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
+def listens(port, timeout=0.5):
+    """Does something accept connections on the loopback port?"""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def redis_answers(url, timeout=2):
@@ -188,9 +191,7 @@ class StageServer:
         if self.workdir is None:
             self._tmp = tempfile.mkdtemp(prefix=f"{self.stage}-")
             self.workdir = Path(self._tmp) / self.stage
-            shutil.copytree(
-                ROOT / self.stage, self.workdir, ignore=shutil.ignore_patterns(*GENERATED)
-            )
+            copy_stage(self.stage, self.workdir)
         env = {
             k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")
         }

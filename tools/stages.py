@@ -4,6 +4,7 @@ Shared by the repo's tools and tests (never by the stages). Standard library onl
 newer than Python 3.6: tools/doctor.py imports it before it knows the Python is new enough.
 """
 
+import shutil
 from pathlib import Path
 from typing import NamedTuple
 
@@ -71,3 +72,22 @@ GENERATED = [
     "*.sqlite3-journal",
     ".pytest_cache",
 ]
+
+
+def copy_stage(stage_or_folder, dest):
+    """Copy a stage (its name, or any folder; a relative path is from the repo root) to dest,
+    without its generated files. Returns dest as a Path."""
+    dest = Path(dest)
+    shutil.copytree(
+        str(ROOT / stage_or_folder), str(dest), ignore=shutil.ignore_patterns(*GENERATED)
+    )
+    return dest
+
+
+def display(path):
+    """A path as the learner would type it from where they are (relative when inside)."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)

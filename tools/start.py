@@ -13,11 +13,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from bilingual import Text
+from bilingual import Text, default_lang
 from build_along import start_folder
-from check import default_lang, display
 from notes import BUILD_SECTION, NOTES_FILE
-from stages import ROOT, STAGES
+from stages import ROOT, STAGES, display
 
 TEXT = {
     "exists": Text(

@@ -26,12 +26,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import websockets
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import board_report  # noqa: E402
-from board_site.simulate import BoardProcess, classroom  # noqa: E402
+from board_site.simulate import BoardProcess, classroom, page_socket  # noqa: E402
 from stages import ROOT, STAGES  # noqa: E402
 
 from bench.burst import machine  # noqa: E402
@@ -52,9 +50,7 @@ async def watch(address, pages, expected, ready):
     10 s passed without one). ready() is called when every page has its state."""
     sockets = []
     for _ in range(pages):
-        ws = await websockets.connect(
-            f"ws://{address}/ws/board/", origin=f"http://{address}", max_size=None
-        )
+        ws = await page_socket(address, max_size=None)
         json.loads(await ws.recv())  # the state, before any report of this round
         sockets.append(ws)
     ready()

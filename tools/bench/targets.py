@@ -6,15 +6,13 @@ shows a reader), and the pub/sub layer is chosen by a settings module written in
 (mysite/bench_settings.py). The stage folders themselves are never touched.
 """
 
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from servers import OWN_GROUP, StageServer, end_group, free_port, wait_until
-from stages import GENERATED, ROOT
+import stages
+from servers import OWN_GROUP, StageServer, end_group, free_port, listens, wait_until
 from unified_diff import apply_diff, file_diffs
 
 TUNING_DIR = Path(__file__).resolve().parent / "tuning"
@@ -46,7 +44,7 @@ def apply_stage_diff(diff, workdir):
 def copy_stage(stage, parent, tuning=()):
     """Copy a stage folder (without generated files), add the bench settings, apply tuning."""
     workdir = Path(parent) / stage
-    shutil.copytree(ROOT / stage, workdir, ignore=shutil.ignore_patterns(*GENERATED))
+    stages.copy_stage(stage, workdir)
     (workdir / "mysite" / "bench_settings.py").write_text(PUBSUB_SETTINGS)
     for name in TUNING:  # always in the same order, whatever order the target lists them
         if name in tuning:
@@ -89,11 +87,7 @@ class BareServer:
     def _listens(self):
         if self.proc.poll() is not None:
             raise RuntimeError(f"bare server exited with {self.proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                return True
-        except OSError:
-            return False
+        return listens(self.port)
 
     def start(self, timeout=15):
         script = Path(__file__).with_name("bare_server.py")

@@ -19,6 +19,7 @@ from pathlib import Path
 import board_report
 import check
 import contract
+import websockets
 from contract.catalogue import load_catalogue
 from contract.runner import CheckResult
 from stages import ROOT, STAGES
@@ -109,6 +110,13 @@ def midway(code, learners=12, seed=3):
             mistake = rng.choice(mistakes_for(stage)) if last and roll < 0.35 else None
             out.append((name, stage, report(name, code, stage, mistake, last and i == 7)))
     return out
+
+
+def page_socket(address, **kwargs):
+    """The board page's socket to the board at address (host:port), from its own origin unless
+    told otherwise; its first frame is the state."""
+    kwargs.setdefault("origin", f"http://{address}")
+    return websockets.connect(f"ws://{address}/ws/board/", **kwargs)
 
 
 class BoardProcess:

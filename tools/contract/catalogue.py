@@ -7,10 +7,9 @@ each one in a copy of its reference stage (apply_mistake) and expect the checker
 import functools
 import shutil
 import tomllib
-from pathlib import Path
 
 from bilingual import Text
-from stages import GENERATED, ROOT
+from stages import ROOT, copy_stage
 
 CATALOGUE_PATH = ROOT / "tools" / "mistakes.toml"
 
@@ -37,8 +36,7 @@ def apply_mistake(mistake, dest):
     """A copy of the mistake's reference stage at dest, with the mistake made in it (for the
     tests: a learner never runs this)."""
     entry = load_catalogue()[mistake]
-    dest = Path(dest)
-    shutil.copytree(ROOT / entry["stage"], dest, ignore=shutil.ignore_patterns(*GENERATED))
+    dest = copy_stage(entry["stage"], dest)
     for change in entry["change"]:
         if "delete" in change:
             shutil.rmtree(dest / change["delete"])

@@ -151,6 +151,7 @@ async def finished(project, check_id, start):
 
 
 def copy_project(project, dest):
+    # Not stages.copy_stage: a learner's project, whose browser tests leave test-artifacts/.
     shutil.copytree(project, dest, ignore=shutil.ignore_patterns(*GENERATED, "test-artifacts"))
     return dest
 

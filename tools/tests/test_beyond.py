@@ -16,7 +16,7 @@ from pathlib import Path
 import build_along
 import pytest
 from conftest import run_own_suite
-from stages import GENERATED, ROOT
+from stages import ROOT, copy_stage
 from unified_diff import file_diffs
 
 STAGE = "part4_tests"  # see stage_markers.py
@@ -56,8 +56,7 @@ def apply_beyond(name, folder, beyond=BEYOND):
 
 
 def copy_part4(dest):
-    shutil.copytree(ROOT / STAGE, dest, ignore=shutil.ignore_patterns(*GENERATED))
-    return dest
+    return copy_stage(STAGE, dest)
 
 
 # --- Quick: every diff still applies ---------------------------------------------------------

@@ -240,8 +240,7 @@ def post(board, data, headers=None, method="POST", path="/report"):
 
 async def page_state(board):
     """The state a page gets when its socket opens."""
-    origin = f"http://{board.address}"
-    async with websockets.connect(f"ws://{board.address}/ws/board/", origin=origin) as ws:
+    async with simulate.page_socket(board.address) as ws:
         return json.loads(await asyncio.wait_for(ws.recv(), 5))
 
 
@@ -352,9 +351,7 @@ def flood_more(board):
 
 def test_a_page_socket_from_another_site_is_refused(board):
     async def connect():
-        async with websockets.connect(
-            f"ws://{board.address}/ws/board/", origin="http://evil.example"
-        ):
+        async with simulate.page_socket(board.address, origin="http://evil.example"):
             pass
 
     with pytest.raises(websockets.InvalidStatus) as refused:
@@ -366,8 +363,7 @@ def test_a_binary_frame_from_a_page_socket_is_ignored(board):
     """No traceback in the instructor's terminal, and the socket keeps working."""
 
     async def binary_then_state():
-        origin = f"http://{board.address}"
-        async with websockets.connect(f"ws://{board.address}/ws/board/", origin=origin) as ws:
+        async with simulate.page_socket(board.address) as ws:
             await asyncio.wait_for(ws.recv(), 5)
             await ws.send(b"\x00\x01")
             await ws.send(json.dumps({"type": "state"}))

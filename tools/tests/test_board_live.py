@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import board_report
 import pytest
-import websockets
 from board_site import simulate, state
 from stages import ROOT, STAGES
 
@@ -30,9 +29,7 @@ def board():
 
 
 async def open_page(board):
-    ws = await websockets.connect(
-        f"ws://{board.address}/ws/board/", origin=f"http://{board.address}", max_size=None
-    )
+    ws = await simulate.page_socket(board.address, max_size=None)
     first = json.loads(await asyncio.wait_for(ws.recv(), 5))
     assert first["type"] == "state"
     return ws, first

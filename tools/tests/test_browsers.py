@@ -11,7 +11,7 @@ import browsers
 import pytest
 from conftest import fake_path, missing
 from install_hints import browser_install
-from stages import GENERATED, ROOT
+from stages import ROOT, copy_stage
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
@@ -160,7 +160,7 @@ def test_with_google_chrome_the_only_browser_part4s_browser_tests_run(tmp_path):
     path = fake_path(tmp_path, add={"google-chrome": real_chromium()})
     # A copy: part4's own suite may be running beside this test, on the stage's test database.
     stage = tmp_path / "part4_tests"
-    shutil.copytree(ROOT / "part4_tests", stage, ignore=shutil.ignore_patterns(*GENERATED))
+    copy_stage("part4_tests", stage)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"]

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import bilingual
 import check
 import contract
 import pytest
@@ -199,7 +200,7 @@ def test_language_follows_the_locale(monkeypatch, env, lang):
         monkeypatch.delenv(var, raising=False)
     for var, value in env.items():
         monkeypatch.setenv(var, value)
-    assert check.default_lang() == lang
+    assert bilingual.default_lang() == lang
 
 
 # --- tools/start.py ----------------------------------------------------------------------------

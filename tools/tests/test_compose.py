@@ -25,8 +25,8 @@ import redis
 import websockets
 import yaml  # PyYAML, installed with mkdocs (docs group)
 from chat_client import connect, http_get, keep_talking, socket_path
-from servers import StageServer, port_is_closed
-from stages import GENERATED, ROOT, STAGES
+from servers import StageServer, listens
+from stages import ROOT, STAGES, copy_stage
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
@@ -167,11 +167,7 @@ class ComposeService(StageServer):
             app = Path(self._tmp)
             mounts = [v.split(":")[:2] for v in self.service.get("volumes", [])]
             for source, target in mounts or [(f"./{self.stage}", f"/app/{self.stage}")]:
-                shutil.copytree(
-                    ROOT / source,
-                    app / target.lstrip("/"),
-                    ignore=shutil.ignore_patterns(*GENERATED),
-                )
+                copy_stage(source, app / target.lstrip("/"))
             self.workdir = app / self.service["working_dir"].lstrip("/")
         return super().launch()
 
@@ -280,6 +276,6 @@ async def test_stage_service_serves_the_host_and_stops_when_docker_signals_it(
         print(f"\n{name}: runserver exited {server.proc.returncode} {took:.2f} s after SIGTERM")
         assert server.proc.returncode is not None, f"still running {took:.0f} s after SIGTERM"
         assert took < 5
-        assert port_is_closed(server.port), "the server child outlived the autoreloader"
+        assert not listens(server.port), "the server child outlived the autoreloader"
     finally:
         server.stop()

@@ -7,7 +7,6 @@ import json
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,7 +16,7 @@ import doctor
 import pytest
 import redis
 import websockets
-from chat_client import recv_json, say
+from chat_client import connect_via, recv_json, say
 from conftest import missing
 from servers import StageServer, free_port, redis_answers
 from stages import ROOT, STAGES
@@ -132,10 +131,7 @@ def get(server, host):
 
 def codespaces_socket(server, origin):
     """A WebSocket to the stage whose URL (so Host) is the forwarded name; traffic to 127.0.0.1."""
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
-    return websockets.connect(
-        f"ws://{FORWARDED}/ws/chat/lobby/", sock=sock, origin=origin, proxy=None, open_timeout=5
-    )
+    return connect_via("127.0.0.1", server.port, FORWARDED, "/ws/chat/lobby/", origin=origin)
 
 
 async def test_a_stage_serves_the_codespaces_host_and_origin(stage_in_container):

@@ -15,7 +15,7 @@ import pytest
 from conftest import fake_path, missing
 from install_hints import browser_install
 from servers import free_port
-from stages import GENERATED, ROOT
+from stages import ROOT, copy_stage
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
@@ -186,7 +186,7 @@ def test_old_python_is_refused_with_how_to_get_a_new_one():
 
 def test_broken_stage_settings_name_the_error_and_the_reset(tmp_path):
     stage = tmp_path / "part1_echo"
-    shutil.copytree(ROOT / "part1_echo", stage, ignore=shutil.ignore_patterns(*GENERATED))
+    copy_stage("part1_echo", stage)
     settings = stage / "mysite" / "settings.py"
     text = settings.read_text()
     assert "'chat'," in text

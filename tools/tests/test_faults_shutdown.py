@@ -17,7 +17,7 @@ import time
 
 import pytest
 from chat_client import connect, keep_talking, socket_path
-from servers import StageServer, port_is_closed
+from servers import StageServer, listens
 from stages import GROUP_STAGES, STAGES
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
@@ -69,6 +69,6 @@ async def test_server_exits_promptly_with_clients_chatting(request, stage, how):
         )
         assert all(code is not None for code in codes)  # every client saw its socket close
         # No server process is left behind holding the port (the reloader's child included).
-        assert port_is_closed(server.port)
+        assert not listens(server.port)
     finally:
         server.stop(signal.SIGKILL)

@@ -19,14 +19,15 @@ import pytest
 import room_server
 import websockets
 import yaml
-from chat_client import recv_json, say
+from chat_client import connect_via, recv_json, say, socket_path
 from servers import free_port, wait_until
-from stages import GENERATED, ROOT
+from stages import ROOT, copy_stage
 
 # One worker: the module's server (or clone) is started once.
 pytestmark = pytest.mark.xdist_group("room_server")
 LAN = "192.168.0.10"  # the instructor's address as a laptop sees it; never connected to
 TOOL = str(ROOT / "tools" / "room_server.py")
+LOBBY = socket_path("lobby")
 
 
 def get(address, port, path, host):
@@ -39,25 +40,12 @@ def get(address, port, path, host):
         conn.close()
 
 
-def websocket(address, port, room, host, origin, headers=None):
-    """A WebSocket over a socket to `address`; the URL (so the Host header) names `host`."""
-    sock = socket.create_connection((address, port), timeout=5)
-    return websockets.connect(
-        f"ws://{host}/ws/chat/{room}/",
-        sock=sock,
-        origin=origin,
-        proxy=None,
-        open_timeout=5,
-        additional_headers=headers,
-    )
-
-
 @pytest.fixture(scope="module")
 def room(tmp_path_factory):
     if not sys.platform.startswith("linux"):
         pytest.skip("127.0.0.2 answers on Linux only (macOS and Windows route just 127.0.0.1)")
     stage = tmp_path_factory.mktemp("room") / "part3_async"
-    shutil.copytree(ROOT / "part3_async", stage, ignore=shutil.ignore_patterns(*GENERATED))
+    copy_stage("part3_async", stage)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_ALLOWED_HOSTS")}
     log = open(stage.parent / "room.log", "w+")
@@ -109,12 +97,10 @@ def test_the_instructors_own_tab_still_works(room, host):
 
 async def test_a_lan_laptop_and_the_instructor_chat_in_one_room(room):
     port, _ = room
-    lan_host = f"{LAN}:{port}"
+    lan_host, local = f"{LAN}:{port}", f"127.0.0.1:{port}"
     async with (
-        websocket("127.0.0.2", port, "lobby", lan_host, f"http://{lan_host}") as laptop,
-        websocket(
-            "127.0.0.1", port, "lobby", f"127.0.0.1:{port}", f"http://127.0.0.1:{port}"
-        ) as instructor,
+        connect_via("127.0.0.2", port, lan_host, LOBBY, origin=f"http://{lan_host}") as laptop,
+        connect_via("127.0.0.1", port, local, LOBBY, origin=f"http://{local}") as instructor,
     ):
         await say(laptop, "안녕하세요 from the back row")
         assert await recv_json(instructor) == {"message": "안녕하세요 from the back row"}
@@ -127,7 +113,14 @@ async def test_the_instructors_tab_with_a_stale_session_cookie_chats(room):
     port, _ = room
     local = f"127.0.0.1:{port}"
     stale = {"Cookie": "sessionid=2b1x6yzq8v0kq3m7n4c5d9e0f1g2h3j4"}
-    async with websocket("127.0.0.1", port, "cookie", local, f"http://{local}", stale) as tab:
+    async with connect_via(
+        "127.0.0.1",
+        port,
+        local,
+        socket_path("cookie"),
+        origin=f"http://{local}",
+        additional_headers=stale,
+    ) as tab:
         await say(tab, "still here")
         assert await recv_json(tab) == {"message": "still here"}
 
@@ -136,7 +129,7 @@ async def test_an_origin_outside_the_allowed_hosts_is_refused(room):
     port, _ = room
     other = f"192.168.0.99:{port}"
     with pytest.raises(websockets.InvalidStatus) as refused:
-        async with websocket("127.0.0.2", port, "lobby", other, f"http://{other}"):
+        async with connect_via("127.0.0.2", port, other, LOBBY, origin=f"http://{other}"):
             pass
     assert refused.value.response.status_code == 403
 
@@ -204,7 +197,7 @@ def run_tool(*args):
 def test_without_host_it_prints_the_rooms_address_and_labels_the_others(tmp_path):
     """The tool as an instructor starts it, with the addresses of this machine."""
     stage = tmp_path / "part1_echo"
-    shutil.copytree(ROOT / "part1_echo", stage, ignore=shutil.ignore_patterns(*GENERATED))
+    copy_stage("part1_echo", stage)
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, TOOL, str(stage), "--port", str(port), "--lang", "en"],

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from chat_client import connect, recv_json, say, socket_path
 from servers import StageServer
-from stages import GENERATED, GROUP_STAGES, ROOT
+from stages import GROUP_STAGES, copy_stage
 
 IDLE_SECONDS = 10  # the first idle socket dies at 5-6 s without the deviation
 START_TIMEOUT = 60
@@ -32,7 +32,7 @@ WITHOUT_DEVIATION = "part3_async"
 def copy_without_socket_timeout(stage):
     """A copy of the stage whose Redis layer uses redis-py's default read timeout."""
     workdir = Path(tempfile.mkdtemp(prefix=f"{stage}-no-timeout-")) / stage
-    shutil.copytree(ROOT / stage, workdir, ignore=shutil.ignore_patterns(*GENERATED))
+    copy_stage(stage, workdir)
     settings = workdir / "mysite" / "settings.py"
     text = settings.read_text()
     patched, count = re.subn(r""",\s*["']socket_timeout["']\s*:\s*\d+""", "", text)
