@@ -143,16 +143,18 @@ def results_block(data, lang):
         head = (
             f"Measured with `nice {COMMAND}` (under each Python's own environment) on {m['cpu']} "
             f"({m['cores']} cores), {m['os']}, redis-server {m['versions']['redis-server']}, on "
-            f"{', '.join(dates)}. Seconds are the whole command, from start to exit. Other work "
-            "ran on the machine at the same time (the load column): read the times as upper "
-            "bounds."
+            f"{', '.join(dates)}. Seconds are the whole command, from start to exit. The load "
+            "column is the 1-minute load average as each run began: the previous check's own "
+            "processes count in it, and above 2 other work shared the machine, so read the "
+            "times as upper bounds."
         )
     else:
         head = (
             f"측정 명령: `nice {COMMAND}`(Python마다 그 Python의 환경에서). 측정 환경: {m['cpu']} "
             f"({m['cores']}코어), {m['os']}, redis-server {m['versions']['redis-server']}, 측정일 "
-            f"{', '.join(dates)}. 시간은 명령 전체(시작부터 끝날 때까지)입니다. 측정하는 동안 "
-            "같은 컴퓨터에서 다른 작업도 돌았으므로(부하 열) 시간은 상한으로 읽으세요."
+            f"{', '.join(dates)}. 시간은 명령 전체(시작부터 끝날 때까지)입니다. 부하 열은 실행마다 "
+            "시작할 때의 1분 부하 평균으로, 바로 앞 검사의 프로세스도 들어 있습니다. 2를 넘으면 "
+            "다른 작업이 컴퓨터를 함께 썼다는 뜻이므로 시간은 상한으로 읽으세요."
         )
     return "\n".join([BEGIN, "", head, "", table(data, lang), "", END])
 

@@ -80,7 +80,7 @@ class OwnTestRun:
         self.proc = None
         self.stopped = False
         self.code = self.output = None
-        self.failure = None  # Failed while making the copy: raised by outcome()
+        self.failure = None  # Failed while making the copy: raised by finish()
         self.handler = None  # the consumer method that broken=True made do nothing
         self.timeout = timeout
         work = copy_project(project, Path(work))
