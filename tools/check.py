@@ -29,7 +29,7 @@ from contract.catalogue import hint
 from contract.evidence import mistake_in_log, trim_traceback
 from install_hints import redis_install
 from notes import ERRORS_SECTION, NOTES_FILE, heading_lines
-from servers import RedisServer, StageServer, listens, redis_answers
+from servers import RedisDidNotStart, RedisServer, StageServer, listens, redis_answers
 from stages import BEHAVIOUR, ROOT, STAGES, display
 
 START_TIMEOUT = 30  # seconds for runserver to listen
@@ -98,6 +98,16 @@ def redis_silent(url):
         "start that Redis, or unset REDIS_URL to let the checker start its own redis-server",
         f"REDIS_URL({url})이 응답하지 않아서 서버 프로세스 두 개는 검사하지 않았습니다. "
         "그 Redis를 켜거나, REDIS_URL을 지워서 검사 도구가 redis-server를 직접 띄우게 하세요",
+    )
+
+
+def redis_broken(error):
+    return Text(
+        f"our redis-server did not start ({error}), so two server processes were not checked: "
+        "run `redis-server` yourself to see why, or pass the REDIS_URL of a running Redis",
+        f"검사 도구가 띄운 redis-server가 시작되지 않아서({error}) 서버 프로세스 두 개는 "
+        "검사하지 않았습니다. `redis-server`를 직접 실행해 이유를 확인하거나, 떠 있는 Redis의 "
+        "REDIS_URL을 넘기세요",
     )
 
 
@@ -212,8 +222,11 @@ def check_project(stage, project, redis_url="auto", checks=None, frame_timeout=F
                 if not redis_answers(redis_url):
                     redis_url, why_no_redis = None, redis_silent(redis_url)
             elif shutil.which("redis-server"):
-                redis = RedisServer().start()
-                redis_url = redis.url
+                try:  # a Redis that will not start is "no Redis": checked in memory, saying why
+                    redis = RedisServer().start()
+                    redis_url = redis.url
+                except RedisDidNotStart as error:
+                    why_no_redis = redis_broken(error)
             else:
                 why_no_redis = no_redis()
         result["layer"] = "redis" if redis_url else ("memory" if has_layer else None)

@@ -88,6 +88,10 @@ def wait_until(check, timeout, what):
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
+class RedisDidNotStart(RuntimeError):
+    """Our redis-server exited or never answered; the message says which, with its last words."""
+
+
 class RedisServer:
     """A throwaway redis-server on a free loopback port, with no persistence."""
 
@@ -95,11 +99,15 @@ class RedisServer:
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = None
+        self.output = None
 
-    def start(self):
+    def start(self, timeout=10):
+        """Start it and wait until it answers; RedisDidNotStart (and nothing left running) when
+        it exits first or does not answer within timeout seconds."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server")
+        self.output = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [
                 binary,
@@ -112,18 +120,41 @@ class RedisServer:
                 "--appendonly",
                 "no",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
         )
-        wait_until(
-            lambda: redis_answers(self.url, timeout=0.5), 10, f"redis-server on port {self.port}"
-        )
+        deadline = time.monotonic() + timeout
+        while not redis_answers(self.url, timeout=0.5):
+            if self.proc.poll() is not None:
+                problem = f"exited with code {self.proc.returncode}"
+            elif time.monotonic() > deadline:
+                problem = f"did not answer on port {self.port} within {timeout}s"
+            else:
+                time.sleep(0.05)
+                continue
+            said = self.last_words()
+            self.stop()
+            raise RedisDidNotStart(f"{binary} {problem}" + (f": {said}" if said else ""))
         return self
+
+    def last_words(self, lines=2):
+        """The end of what it printed, on one line."""
+        self.output.seek(0)
+        text = self.output.read().decode(errors="replace")
+        return " / ".join([line.strip() for line in text.splitlines() if line.strip()][-lines:])
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.output:
+            self.output.close()
+            self.output = None
 
 
 class StageServer:

@@ -1,6 +1,6 @@
 """Unified diffs applied to text, with one set of rules for every tool that applies them (the
 notes' "Build it yourself" steps, tools/build_along.py; the benchmark's tuning diffs,
-tools/bench/targets.py).
+tools/bench/targets.py; the "Beyond the tutorial" diffs, tools/tests/test_beyond.py).
 
 A diff is `@@ -a,b +c,d @@` hunks of " ", "-" and "+" lines; `---`/`+++` headers are optional (a
 diff of several files has them: file_diffs splits it). A hunk's counts must match its lines. A hunk
@@ -10,6 +10,7 @@ strip the lone space).
 """
 
 import re
+from pathlib import Path
 
 HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 SEARCH_LINES = 200  # how far from its stated line a hunk may have moved
@@ -108,3 +109,26 @@ def _mismatch(lines, old, stated):
         if actual != expected:
             return f"At line {stated + k + 1} it expects {expected!r} but the file has {actual!r}."
     return f"Its lines are not at line {stated + 1}."
+
+
+def apply_to_folder(diff, folder, stage, where="diff"):
+    """Apply a diff written from the repository root (paths a/<stage>/...) to folder, a copy of
+    that stage: new files (`--- /dev/null`) are created. Returns the changed paths, relative to
+    the stage. DiffError names the file when a path is outside the stage, a new file exists
+    already, a changed one does not, or a hunk does not match."""
+    changed = []
+    for path, body in file_diffs(diff):
+        if not path.startswith(f"{stage}/"):
+            raise DiffError(f"{where}: {path} is not inside {stage}/")
+        relative = path.removeprefix(f"{stage}/")
+        target = Path(folder, relative)
+        new = body.startswith("--- /dev/null")
+        if target.exists() == new:
+            state = "exists already" if new else "does not exist"
+            raise DiffError(f"{where}: {relative} {state}")
+        text = "" if new else target.read_text(encoding="utf-8")
+        patched = apply_diff(text, body, f"{where}, {relative}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(patched, encoding="utf-8", newline="\n")
+        changed.append(relative)
+    return changed

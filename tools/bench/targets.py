@@ -13,7 +13,7 @@ from pathlib import Path
 
 import stages
 from servers import OWN_GROUP, StageServer, end_group, free_port, listens, wait_until
-from unified_diff import apply_diff, file_diffs
+from unified_diff import apply_to_folder
 
 TUNING_DIR = Path(__file__).resolve().parent / "tuning"
 # In the order they are applied: each is a unified diff against part3_async, from the repo root.
@@ -32,15 +32,6 @@ CHANNEL_LAYERS = {"default": {
 '''
 
 
-def apply_stage_diff(diff, workdir):
-    """Apply a unified diff written against a stage (paths a/<stage>/<file>) to a copy of that
-    stage, by the rules of tools/unified_diff.py (DiffError when a hunk does not match)."""
-    for target, body in file_diffs(diff):
-        path = Path(workdir, *Path(target).parts[1:])
-        text = path.read_text(encoding="utf-8")
-        path.write_text(apply_diff(text, body, where=target), encoding="utf-8")
-
-
 def copy_stage(stage, parent, tuning=()):
     """Copy a stage folder (without generated files), add the bench settings, apply tuning."""
     workdir = Path(parent) / stage
@@ -48,7 +39,7 @@ def copy_stage(stage, parent, tuning=()):
     (workdir / "mysite" / "bench_settings.py").write_text(PUBSUB_SETTINGS)
     for name in TUNING:  # always in the same order, whatever order the target lists them
         if name in tuning:
-            apply_stage_diff(TUNING[name].read_text(), workdir)
+            apply_to_folder(TUNING[name].read_text(), workdir, stage, TUNING[name].name)
     return workdir
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bilingual import Text
 from stages import BEHAVIOUR
+from websockets.exceptions import WebSocketException
 
 from contract.catalogue import look_at_for
 from contract.evidence import mistake_in_log, trim_traceback
@@ -23,6 +24,11 @@ class Failed(Exception):
         self.look_at = look_at
         self.log_text = log_text  # the log to read for a mistake (default: the server's)
         self.log_lines = log_lines  # what to show of log_text, when it is no Python traceback
+
+
+# What a check may meet that it did not expect, e.g. the server dying under it (a closed
+# connection, a refused one, a read that times out): a failure that says what happened.
+UNEXPECTED = (OSError, EOFError, WebSocketException)
 
 
 class Skipped(Exception):
@@ -109,7 +115,8 @@ async def _run_one(chk, project):
         return CheckResult(chk.id, chk.title, "ok")
     except Skipped as skip:
         return CheckResult(chk.id, chk.title, "skip", skip_reason=skip.reason)
-    except Failed as failure:
+    except (Failed, *UNEXPECTED) as error:
+        failure = error if isinstance(error, Failed) else Failed(unexpected(error))
         await asyncio.sleep(0.2)  # let the server finish writing its traceback
         log = failure.log_text or project.window()
         mistake = failure.mistake or mistake_in_log(log, chk.log_signs)
@@ -124,6 +131,12 @@ async def _run_one(chk, project):
             log=failure.log_lines if tests else trim_traceback(log, project.project),
             log_source="tests" if tests else "server",
         )
+
+
+def unexpected(error):
+    """What a check met that it did not expect, on one line."""
+    said = str(error) or repr(error)
+    return f"the check stopped on {type(error).__name__}: {said}"
 
 
 def start_early(checks, project, redis_url, scratch):

@@ -27,6 +27,12 @@ HOW_TO_GET = {
     # Groups outside a learner's `uv sync` (pyproject's default-groups is `test` only).
     "the docs group": "`uv sync --group docs` (or `uv sync --group dev`, which includes it)",
     "the dev group": "`uv sync --group dev` (docs and the linters)",
+    # Programs some repo tests run.
+    "git": "install git (https://git-scm.com/downloads) and run the tests in a `git clone` of "
+    "the repository, not an unpacked download",
+    "docker-compose": "`sudo apt-get install docker-compose`, or Docker Compose v2 (Docker "
+    "Desktop)",
+    "uv": "install uv (https://docs.astral.sh/uv/getting-started/installation/)",
 }
 
 

@@ -1,23 +1,22 @@
 """The "Beyond the tutorial" diffs (docs/beyond/*.diff): each applies to part4_tests, and part 4
-with it passes its own test suite, run as a learner runs it.
+with it passes its own test suite, run as a learner runs it (test_lint.py runs ruff on the code
+each diff adds: ruff comes with the dev group, which a learner's `uv sync` leaves out).
 
 A diff is written from the repository root (paths a/part4_tests/...), so a learner applies it
 with `git apply docs/beyond/<name>.diff`. These tests apply it to a copy of part4_tests with
-build_along's applier, and check that `git apply` makes the same files. To change a diff: apply
-it, edit part4_tests, write `git diff part4_tests` to the diff file, then restore part4_tests.
+unified_diff.apply_to_folder, and check that `git apply` makes the same files. To change a diff:
+apply it, edit part4_tests, write `git diff part4_tests` to the diff file, then restore
+part4_tests.
 """
 
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import build_along
 import pytest
 from conftest import run_own_suite
 from stages import ROOT, copy_stage
-from unified_diff import file_diffs
+from unified_diff import DiffError, apply_to_folder
 
 STAGE = "part4_tests"  # see stage_markers.py
 BEYOND = ROOT / "docs" / "beyond"
@@ -27,32 +26,10 @@ DIFFS = ["reconnect", "redis-outage", "limits", "unknown-paths"]
 FILE_HEADER = re.compile(r"^--- (a/\S+|/dev/null)[^\n]*\n\+\+\+ (b/\S+)[^\n]*\n", re.M)
 
 
-def stage_diffs(diff):
-    """[(path in part4_tests, is it a new file, that file's diff)] of a diff from the repo root."""
-    files = []
-    for path, body in file_diffs(diff):
-        if not path.startswith(f"{STAGE}/"):
-            raise build_along.BuildAlongError(f"{path}: a beyond diff changes {STAGE}/ only")
-        files.append((path.removeprefix(f"{STAGE}/"), body.startswith("--- /dev/null"), body))
-    return files
-
-
 def apply_beyond(name, folder, beyond=BEYOND):
-    """Apply docs/beyond/<name>.diff to folder, a copy of part4_tests (build_along's applier)."""
+    """Apply docs/beyond/<name>.diff to folder, a copy of part4_tests; the paths it changed."""
     diff = (beyond / f"{name}.diff").read_text(encoding="utf-8")
-    for path, new, hunks in stage_diffs(diff):
-        target = folder / path
-        if target.exists() == new:
-            raise build_along.BuildAlongError(
-                f"{name}.diff: {path} {'exists already' if new else 'does not exist'}"
-            )
-        text = "" if new else target.read_text(encoding="utf-8")
-        try:
-            patched = build_along.apply_diff(text, hunks, f"{name}.diff, {path}")
-        except build_along.DiffError as error:
-            raise build_along.BuildAlongError(str(error)) from None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(patched, encoding="utf-8", newline="\n")
+    return apply_to_folder(diff, folder, STAGE, f"{name}.diff")
 
 
 def copy_part4(dest):
@@ -68,26 +45,6 @@ def test_the_diff_applies_to_part4_and_git_apply_agrees(name, tmp_path):
     theirs = git_apply_to_copy(tmp_path / "git", [name])
     assert build_along.lesson_files(ours) == build_along.lesson_files(theirs)
     assert build_along.lesson_files(ours) != build_along.lesson_files(ROOT / STAGE)
-
-
-@pytest.mark.parametrize("name", DIFFS)
-def test_the_code_a_diff_adds_passes_ruff(name, tmp_path):
-    folder = apply_to_copy(tmp_path, [name])
-    diff = (BEYOND / f"{name}.diff").read_text(encoding="utf-8")
-    touched = [path for path, _, _ in stage_diffs(diff) if path.endswith(".py")]
-    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
-    assert ruff, "needs ruff: run `uv sync` (the dev group installs it)"
-    for path in touched:
-        # Linted as if it were the repo's file, so the repo's ruff settings apply as they are
-        as_if = ROOT / STAGE / path
-        result = subprocess.run(
-            [ruff, "check", "--stdin-filename", str(as_if), "-"],
-            cwd=ROOT,
-            input=(folder / path).read_text(encoding="utf-8"),
-            capture_output=True,
-            text=True,
-        )
-        assert result.returncode == 0, result.stdout
 
 
 def test_all_diffs_apply_together_in_order(tmp_path):
@@ -108,7 +65,7 @@ def test_a_diff_that_no_longer_matches_names_the_file_and_line(tmp_path):
     folder = copy_part4(tmp_path / STAGE)
     routing = folder / "chat" / "routing.py"
     routing.write_text(routing.read_text().replace("from . import consumers", "from . import x"))
-    with pytest.raises(build_along.BuildAlongError) as refused:
+    with pytest.raises(DiffError) as refused:
         apply_beyond("unknown-paths", folder)
     assert "unknown-paths.diff, chat/routing.py: hunk 1 does not apply" in str(refused.value)
     assert "'from . import consumers'" in str(refused.value)

@@ -5,6 +5,7 @@ import re
 
 import canary
 import pytest
+from conftest import missing
 from lockfile import lock_packages
 from stages import ROOT
 
@@ -166,7 +167,7 @@ def test_no_network_exits_2_with_a_sentence(capsys):
 def test_uv_failing_to_reach_the_index_is_reported_as_no_network(tmp_path, monkeypatch):
     """The real runner, pointed at a closed port on this machine: uv cannot fetch anything."""
     if canary.shutil.which("uv") is None:
-        pytest.skip("needs uv")
+        missing("uv")
     monkeypatch.setenv("UV_DEFAULT_INDEX", "http://127.0.0.1:9/simple")
     monkeypatch.setenv("UV_INDEX_URL", "http://127.0.0.1:9/simple")
     monkeypatch.setenv("UV_NO_CACHE", "1")

@@ -17,6 +17,7 @@ import check
 import contract
 import pytest
 from contract.catalogue import apply_mistake, load_catalogue
+from servers import RedisDidNotStart, RedisServer
 from stages import BEHAVIOUR, ROOT, STAGES
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
@@ -184,6 +185,56 @@ def test_a_server_that_does_not_start_gets_exit_2_with_its_traceback(tmp_path):
     first, *log = done.stdout.splitlines()
     assert first.startswith("ERROR: could not check") and "the server did not start" in first
     assert any("SyntaxError" in line for line in log), done.stdout
+
+
+def fake_redis_server(tmp_path, monkeypatch, script):
+    """A redis-server first on PATH that runs script (sh, or cmd on Windows); no REDIS_URL."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    if os.name == "nt":
+        (bin_dir / "redis-server.bat").write_text(f"@echo off\n{script['nt']}\n")
+    else:
+        program = bin_dir / "redis-server"
+        program.write_text(f"#!/bin/sh\n{script['posix']}\n")
+        program.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+
+# As a redis-server whose port is taken says it, then exits 1.
+EXITS = {
+    "posix": "echo 'Could not create server TCP listening socket'; exit 1",
+    "nt": "echo Could not create server TCP listening socket\nexit /b 1",
+}
+
+
+def test_a_redis_server_that_exits_is_reported_with_what_it_said(tmp_path, monkeypatch):
+    fake_redis_server(tmp_path, monkeypatch, EXITS)
+    server = RedisServer()
+    with pytest.raises(RedisDidNotStart, match="exited with code 1: Could not create server TCP"):
+        server.start()
+    assert server.proc.poll() == 1
+
+
+def test_a_redis_server_that_never_answers_is_stopped(tmp_path, monkeypatch):
+    fake_redis_server(tmp_path, monkeypatch, {"posix": "exec sleep 60", "nt": "ping -n 60 ::1"})
+    server = RedisServer()
+    with pytest.raises(RedisDidNotStart, match=f"did not answer on port {server.port} within 1s"):
+        server.start(timeout=1)
+    assert server.proc.poll() is not None
+
+
+def test_part2_with_a_redis_server_that_will_not_start_is_checked_in_memory_saying_why(
+    tmp_path, monkeypatch
+):
+    fake_redis_server(tmp_path, monkeypatch, EXITS)
+    result = check.check_project("part2_groups", ROOT / "part2_groups")
+    english, korean = rendered(result)
+    assert (result["exit_code"], result["layer"]) == (0, "memory"), english
+    why = "exited with code 1: Could not create server TCP listening socket"
+    skip = "[skip] Two server processes on one Redis share the room (our redis-server did not start"
+    assert skip in english and why in english, english
+    assert "redis-server가 시작되지 않아서" in korean and why in korean, korean
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""GitHub CI runs each test of the suite exactly once on Linux, and the Windows/macOS job re-runs
-exactly the stage tests that need no Redis.
+"""GitHub CI runs each test of the suite exactly once on Linux, the Windows/macOS job re-runs
+exactly the stage tests that need no Redis, and no job runs a test that needs a dependency group
+its `uv sync` leaves out.
 
 Each job's `uv run pytest ...` arguments are read from .github/workflows/ (matrix values filled
 in), and pytest itself says which tests each selection collects: one subprocess runs
@@ -13,6 +14,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from collections import Counter
 from typing import NamedTuple
 
@@ -90,6 +92,48 @@ class Selection(NamedTuple):
     runs_on: str
     args: list
     cwd: str
+    groups: set  # the dependency groups the job's `uv sync` installs
+
+
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+# How a test module says it needs an opt-in group (conftest: skip on a laptop, fail in CI).
+NEEDS_GROUP = re.compile(r'needs_group\(\s*"(\w+)"|missing\(\s*"the (\w+) group"')
+# Programs only an opt-in group installs (the dev group's linters).
+GROUP_PROGRAMS = re.compile(r'which\(\s*"(ruff|actionlint|zizmor|hadolint)"|import\s+mkdocs')
+
+
+def with_included(groups):
+    """groups and the groups they include (pyproject: dev includes test and docs)."""
+    found = set()
+    todo = list(groups)
+    while todo:
+        group = todo.pop()
+        found.add(group)
+        for entry in PYPROJECT["dependency-groups"][group]:
+            if isinstance(entry, dict):
+                todo.append(entry["include-group"])
+    return found
+
+
+def synced_groups(job):
+    """The groups of the job's one `uv sync`: the default groups and each --group."""
+    syncs = [
+        shlex.split(line)
+        for step in job["steps"]
+        for line in str(step.get("run", "")).splitlines()
+        if line.strip().startswith("uv sync")
+    ]
+    assert len(syncs) == 1, f"teach synced_groups about {len(syncs)} uv syncs in a job"
+    words = syncs[0]
+    assert "--no-default-groups" not in words and "--all-groups" not in words
+    added = [words[i + 1] for i, word in enumerate(words) if word == "--group"]
+    return with_included([*PYPROJECT["tool"]["uv"]["default-groups"], *added])
+
+
+def groups_needed(module):
+    """The opt-in groups a test module (tools/tests/x.py) asks for through conftest."""
+    text = (ROOT / module).read_text(encoding="utf-8")
+    return {a or b for a, b in NEEDS_GROUP.findall(text)}
 
 
 def selections():
@@ -112,7 +156,8 @@ def selections():
                         label = " ".join([job_id, *(str(matrix[k]) for k in axes)])
                         cwd = step.get("working-directory", ".")
                         args = pytest_args(command, env)
-                        found.append(Selection(label, job_id, runs_on, args, cwd))
+                        groups = synced_groups(job)
+                        found.append(Selection(label, job_id, runs_on, args, cwd, groups))
     return found
 
 
@@ -183,6 +228,39 @@ def test_the_laptops_job_reruns_the_stage_tests_that_need_no_redis(collected):
             [],
             [],
         ), "(job, run but not expected, expected but not run)"
+
+
+def test_no_job_runs_a_test_needing_a_group_it_does_not_install(collected):
+    found, tests = collected
+    needing = {}
+    for test in tests["everything"]:
+        module = test.split("::")[0]
+        if module not in needing:
+            needing[module] = groups_needed(module)
+    assert needing["tools/tests/test_lint.py"] == {"dev"}
+    assert {s.job: "dev" in s.groups for s in found if s.job in ("stage", "lint")} == {
+        "stage": False,  # a learner's `uv sync`, as the laptops job
+        "lint": True,
+    }
+    wrong = sorted(
+        f"{s.label}: {test} needs the {group} group"
+        for s in found
+        for test in tests[s.label]
+        for group in needing[test.split("::")[0]] - s.groups
+    )
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_a_test_running_a_groups_program_says_which_group_it_needs():
+    """Such a test skips on a learner's `uv sync` (fails in CI) through conftest, naming the
+    `uv sync --group ...`: the check above then keeps it out of the jobs without that group."""
+    silent = sorted(
+        path.name
+        for path in (ROOT / "tools" / "tests").glob("test_*.py")
+        if GROUP_PROGRAMS.search(path.read_text(encoding="utf-8"))
+        and not groups_needed(path.relative_to(ROOT).as_posix())
+    )
+    assert silent == []
 
 
 class Recorder:

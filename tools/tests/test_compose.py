@@ -25,12 +25,12 @@ import redis
 import websockets
 import yaml  # PyYAML, installed with mkdocs (docs group)
 from chat_client import connect, http_get, keep_talking, socket_path
+from conftest import missing
 from servers import StageServer, listens
 from stages import ROOT, STAGES, copy_stage
 
 pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 STAGE_PORTS = {f"part{i}": (stage, 8000 + i) for i, stage in enumerate(STAGES, start=1)}
 SCALE_PORTS = {"part3-scale-a": 8031, "part3-scale-b": 8032}
@@ -58,10 +58,7 @@ def compose_command():
 def test_compose_cli_accepts_the_file():
     cli = compose_command()
     if cli is None:
-        message = "needs docker-compose: apt-get install docker-compose (or Docker Compose v2)"
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing("docker-compose")
     profiles = ["--profile", "scale", "--profile", "tests", "--profile", "learner"]
     result = subprocess.run(
         [*cli, "-f", str(COMPOSE_FILE), *profiles, "config", "-q"],

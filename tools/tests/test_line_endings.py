@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import missing
 from stages import ROOT
 
 # One worker: the module's server (or clone) is started once.
@@ -39,7 +40,7 @@ def crlf_files(clone):
 @pytest.fixture(scope="module")
 def windows_clone(tmp_path_factory):
     if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs git and the repository's history (a git clone of it)")
+        missing("git", "and the repository's history")
     clone = tmp_path_factory.mktemp("autocrlf") / "repo"
     subprocess.run(
         ["git", "-c", "core.autocrlf=true", "clone", "--quiet", str(ROOT), str(clone)],

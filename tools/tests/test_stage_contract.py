@@ -12,7 +12,10 @@ refuses room names over 100 characters with 403.
 """
 
 import pytest
-from contract import ServedProject, checks_for, run_one
+from bilingual import Text
+from chat_client import connect, socket_path
+from contract import Check, ServedProject, checks_for, run_one
+from servers import StageServer
 from stages import GROUP_STAGES, STAGES
 
 # A stage with no channel layer runs in memory only; the others on both layers.
@@ -52,3 +55,32 @@ def test_every_check_runs_somewhere():
     ran = {c.id for stage, layer in SERVERS for c in checks_for(stage, layer=layer)}
     everything = {c.id for stage, _ in SERVERS for c in checks_for(stage)}
     assert everything - ran == {"own-tests-pass", "own-tests-catch-bugs"}
+
+
+async def test_part1_a_check_whose_server_dies_under_it_fails_saying_what_it_met(tmp_path):
+    """A check meets what it did not expect (the server gone: its socket closed, a new one
+    refused): a failure naming it, as check.py shows it, not a traceback."""
+
+    async def loses_its_socket(project):
+        async with connect(project.server, socket_path("lobby")) as ws:
+            project.server.stop()
+            await ws.recv()
+
+    async def is_refused(project):
+        async with connect(project.server, socket_path("lobby")):
+            pass
+
+    checks = [
+        Check(run.__name__, Text(run.__name__, run.__name__), run, ("part1_echo",))
+        for run in (loses_its_socket, is_refused)
+    ]
+    server = StageServer("part1_echo").start()
+    try:
+        project = ServedProject("part1_echo", server.workdir, server)
+        lost, refused = [await run_one(chk, project) for chk in checks]
+    finally:
+        server.stop()
+    assert (lost.status, refused.status) == ("fail", "fail")
+    assert lost.detail.startswith("the check stopped on ConnectionClosed"), lost.detail
+    assert refused.detail.startswith("the check stopped on ConnectionRefusedError"), refused.detail
+    assert "Connect call failed" in refused.detail or "refused" in refused.detail, refused.detail

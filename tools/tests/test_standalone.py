@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import missing
 from stages import ROOT
 
 # Ways a path out of the clone was (or would be) written: the folder that held the tutorial's
@@ -23,7 +24,7 @@ CODE = ["tools/**/*.py", ".ci/run", ".github/workflows/*.yml", "mkdocs.yml", "Do
 def working_tree_files():
     """Every file git would commit now: tracked (not deleted) and new files it does not ignore."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("needs git and the repository (a clone of it)")
+        missing("git", "and the repository's files as git sees them")
     out = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
