@@ -50,11 +50,11 @@ class Address:
         return self.base_url
 
 
-def http_get(server, path, headers=None):
+def http_get(server, path, headers=None, timeout=10):
     """(status, body text, headers) of a GET; an error status is an answer too."""
     request = urllib.request.Request(server.base_url + path, headers=headers or {})
     try:
-        with _no_proxy.open(request, timeout=10) as response:
+        with _no_proxy.open(request, timeout=timeout) as response:
             return response.status, response.read().decode(errors="replace"), response.headers
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(errors="replace"), error.headers

@@ -8,10 +8,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import redis
+from chat_client import http_get
 from stages import copy_stage
 
 # A process group of its own, so stopping a server stops its autoreloader child too.
@@ -252,8 +252,7 @@ class StageServer:
         if self.proc.poll() is not None:
             self.exited()
         try:
-            with urllib.request.urlopen(self.base_url + "/chat/", timeout=1) as r:
-                return r.status == 200
+            return http_get(self, "/chat/", timeout=1)[0] == 200
         except OSError:
             return False
 

@@ -32,7 +32,7 @@ CHANNEL_LAYERS = {"default": {
 '''
 
 
-def copy_stage(stage, parent, tuning=()):
+def tuned_copy(stage, parent, tuning=()):
     """Copy a stage folder (without generated files), add the bench settings, apply tuning."""
     workdir = Path(parent) / stage
     stages.copy_stage(stage, workdir)
@@ -103,7 +103,7 @@ def make_server(target, redis_url, parent=None):
     if target["server"] == "bare":
         return BareServer()
     parent = parent or tempfile.mkdtemp(prefix="bench-")
-    workdir = copy_stage(
+    workdir = tuned_copy(
         target["stage"], Path(parent) / target["name"], tuning=target.get("tuning", ())
     )
     layer = target["layer"]

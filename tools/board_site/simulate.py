@@ -13,13 +13,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 
 import board_report
 import check
 import contract
 import websockets
+from chat_client import http_get
 from contract.catalogue import load_catalogue
 from contract.runner import CheckResult
 from stages import ROOT, STAGES
@@ -132,7 +132,8 @@ class BoardProcess:
         self.lang = lang
         self.proc = None
         self.address = f"{host}:{self.port}"
-        self.url = f"http://{self.address}/"
+        self.base_url = f"http://{self.address}"
+        self.url = self.base_url + "/"
 
     def command(self):
         command = [sys.executable, str(ROOT / "tools" / "board.py"), "--host", self.host]
@@ -158,8 +159,7 @@ class BoardProcess:
         if self.proc.poll() is not None:
             raise RuntimeError(f"the board exited with {self.proc.returncode}:\n{self.output()}")
         try:
-            with urllib.request.urlopen(self.url, timeout=1) as r:
-                return r.status == 200
+            return http_get(self, "/", timeout=1)[0] == 200
         except OSError:
             return False
 

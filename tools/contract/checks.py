@@ -28,7 +28,8 @@ from contract.registry import stage_check
 from contract.runner import Failed, Skipped
 
 # A room name a learner will type: Hangul, a space, a hyphen and a dot.
-KOREAN_ROOM = "한글 방-1.x"
+KOREAN_ROOM = "한글 방-{n}.x"  # a new n each run: part4 replays a room's history on join
+SHOWN_ROOM = KOREAN_ROOM.format(n=1)
 
 SLOW_BROADCAST = 1.0  # seconds for the broadcast check's two handshakes and four frames
 
@@ -171,15 +172,15 @@ async def room_only(project):
 
 @stage_check(
     "korean-room",
-    f"Room \u201c{KOREAN_ROOM}\u201d (Hangul, space, hyphen, dot): its page and socket work",
-    f"채팅방 \u201c{KOREAN_ROOM}\u201d(한글, 공백, 하이픈, 마침표)의 페이지와 웹소켓이 동작합니다",
+    f"Room \u201c{SHOWN_ROOM}\u201d (Hangul, space, hyphen, dot): its page and socket work",
+    f"채팅방 \u201c{SHOWN_ROOM}\u201d(한글, 공백, 하이픈, 마침표)의 페이지와 웹소켓이 동작합니다",
     look_at="chat/routing.py",
     needs=("echo", "broadcast"),
     # lobby has a route (its checks passed), this name has none
     log_signs=(("No route found for path", "word-route"),),
 )
 async def korean_room(project):
-    await room_works(project, KOREAN_ROOM)
+    await room_works(project, KOREAN_ROOM.format(n=fresh()))
 
 
 BAD_FRAMES = {

@@ -15,6 +15,7 @@ import board_report
 import pytest
 import websockets
 from board_site import simulate, state
+from chat_client import http_get
 from stages import ROOT, STAGES
 
 # One worker: the module's board process is started once.
@@ -375,9 +376,8 @@ def test_a_binary_frame_from_a_page_socket_is_ignored(board):
 
 def test_the_page_is_served_in_either_language(board):
     def get(query="", language=""):
-        request = urllib.request.Request(board.url + query, headers={"Accept-Language": language})
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.read().decode(), response.headers
+        _, body, headers = http_get(board, "/" + query, headers={"Accept-Language": language})
+        return body, headers
 
     english, headers = get("?lang=en")
     assert '<html lang="en">' in english and "Classroom board" in english
@@ -389,9 +389,7 @@ def test_the_page_is_served_in_either_language(board):
 def test_the_page_shows_learners_the_printed_address_wherever_it_is_opened(board):
     """The projector opens the page at 127.0.0.1 or localhost; the command on an empty board must
     carry the address learners report to, as the board printed it."""
-    request = urllib.request.Request(board.url, headers={"Host": f"localhost:{board.port}"})
-    with urllib.request.urlopen(request, timeout=5) as response:
-        page = response.read().decode()
+    _, page, _ = http_get(board, "/", headers={"Host": f"localhost:{board.port}"})
     script = page.split('id="board-data" type="application/json">')[1]
     data = json.loads(script.split("</script>")[0])
     assert data["address"] == board.address

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow  # see pyproject: `uv run pytest -m slow`
 CATALOGUE = load_catalogue()
 MISTAKES = sorted(CATALOGUE, key=lambda m: (STAGES.index(CATALOGUE[m]["stage"]), m))
 
-# part4's checkpoint runs the learner's suite twice (about 35 s): CI runs it in the slow step.
+# part4's checkpoint runs the learner's suite twice (10-20 s): CI runs it in the slow step.
 slow_on_part4 = {s: [pytest.mark.slow] if BEHAVIOUR[s].own_tests else [] for s in STAGES}
 # From part2 on (a channel layer) the reference check runs two processes on one Redis.
 on_redis = {s: [pytest.mark.redis] if BEHAVIOUR[s].broadcasts else [] for s in STAGES}

@@ -9,14 +9,12 @@ import shlex
 import shutil
 import subprocess
 import time
-import urllib.error
-import urllib.request
 
 import doctor
 import pytest
 import redis
 import websockets
-from chat_client import connect_via, recv_json, say
+from chat_client import connect_via, http_get, recv_json, say
 from conftest import missing
 from servers import StageServer, free_port, redis_answers
 from stages import ROOT, STAGES
@@ -121,12 +119,7 @@ def stage_in_container(config):
 
 
 def get(server, host):
-    request = urllib.request.Request(server.base_url + "/chat/lobby/", headers={"Host": host})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
+    return http_get(server, "/chat/lobby/", headers={"Host": host}, timeout=5)[0]
 
 
 def codespaces_socket(server, origin):

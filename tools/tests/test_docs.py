@@ -282,7 +282,7 @@ def test_glossary_rows_have_terms_wrong_variants_and_a_first_use_rule():
         assert term.korean not in term.wrong, f"{term.english}: the right term is listed as wrong"
         for other in glossary:
             assert other.korean not in term.wrong, f"{term.english} rejects {other.korean}"
-    # korean.md's everyday words are never glossed; the API's words are.
+    # Everyday words (the glossary's "plain" ones) are never glossed; the API's words are.
     for word in ("메시지", "테스트", "브라우저", "서버", "페이지", "탭", "스레드", "파일"):
         assert not next(t for t in glossary if t.korean == word).gloss, word
     assert terms["consumer"].gloss and terms["channel layer"].gloss

@@ -6,7 +6,7 @@ import re
 import pytest
 from bench.compare import BEGIN, BOTH, END, target, targets
 from bench.load import REPORT_FIELDS, run_load
-from bench.targets import TUNING, BareServer, copy_stage, make_server
+from bench.targets import TUNING, BareServer, make_server, tuned_copy
 from stages import ROOT
 from unified_diff import apply_to_folder
 
@@ -82,7 +82,7 @@ def test_every_target_of_a_full_run_can_be_built(tmp_path):
 
 
 def test_a_tuning_diff_that_no_longer_matches_is_refused(tmp_path):
-    workdir = copy_stage("part3_async", tmp_path, tuning=("dispatch",))
+    workdir = tuned_copy("part3_async", tmp_path, tuning=("dispatch",))
     with pytest.raises(ValueError, match="does not match"):
         # already applied: no match
         apply_to_folder(TUNING["dispatch"].read_text(), workdir, "part3_async")
