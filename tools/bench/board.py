@@ -32,10 +32,11 @@ import board_report  # noqa: E402
 from board_site.simulate import BoardProcess, classroom, page_socket  # noqa: E402
 from stages import ROOT, STAGES  # noqa: E402
 
-from bench.burst import machine  # noqa: E402
+from bench.report import machine  # noqa: E402
 
 RESULTS = ROOT / "tools" / "bench" / "results" / "board.json"
 DOCS = {"en": ROOT / "docs" / "benchmark.md", "ko": ROOT / "docs" / "benchmark.ko.md"}
+PACKAGES = ("django", "channels", "daphne", "websockets")
 BEGIN, END = "<!-- bench:board:begin -->", "<!-- bench:board:end -->"
 DEFAULTS = {"learners": 30, "rounds": 5, "pages": 3}
 
@@ -134,10 +135,8 @@ def run(args):
     def ms(values, p):
         return round(percentile(values, p) * 1000, 1)
 
-    info = machine()
-    info["versions"].pop("channels-redis", None)
-    info["versions"].pop("redis", None)
-    info["versions"].pop("redis-server", None)
+    info = machine(PACKAGES)
+    info["versions"].pop("redis-server", None)  # the board runs on the in-memory layer
     return {
         "machine": info,
         "learners": args.learners,

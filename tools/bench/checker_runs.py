@@ -32,7 +32,8 @@ from check import render  # noqa: E402
 from servers import RedisServer  # noqa: E402
 from stages import ROOT, STAGES  # noqa: E402
 
-from bench.burst import choices, machine  # noqa: E402
+from bench.burst import PACKAGES, choices  # noqa: E402
+from bench.report import machine  # noqa: E402
 
 COMMAND = "python tools/bench/checker_runs.py"
 RESULTS = Path(__file__).resolve().parent / "results" / "checker_runs.json"
@@ -73,7 +74,7 @@ def check_once(stage, redis_url):
 
 
 def run(stages, runs, redis_port=None):
-    info = machine()
+    info = machine(PACKAGES)
     redis = RedisServer(redis_port).start()
     started = time.monotonic()
     results = {
