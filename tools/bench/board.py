@@ -32,10 +32,9 @@ import board_report  # noqa: E402
 from board_site.simulate import BoardProcess, classroom, page_socket  # noqa: E402
 from stages import ROOT, STAGES  # noqa: E402
 
-from bench.report import machine  # noqa: E402
+from bench.report import machine, write_results  # noqa: E402
 
 RESULTS = ROOT / "tools" / "bench" / "results" / "board.json"
-DOCS = {"en": ROOT / "docs" / "benchmark.md", "ko": ROOT / "docs" / "benchmark.ko.md"}
 PACKAGES = ("django", "channels", "daphne", "websockets")
 BEGIN, END = "<!-- bench:board:begin -->", "<!-- bench:board:end -->"
 DEFAULTS = {"learners": 30, "rounds": 5, "pages": 3}
@@ -201,10 +200,7 @@ def table(data, lang):
 
 
 def write_docs(data):
-    for lang, path in DOCS.items():
-        text = path.read_text(encoding="utf-8")
-        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-        path.write_text(text[:start] + table(data, lang) + text[end:], encoding="utf-8")
+    write_results(BEGIN, END, lambda lang: BEGIN + table(data, lang) + END)
 
 
 def main(argv=None):

@@ -33,11 +33,10 @@ from servers import RedisServer  # noqa: E402
 from stages import ROOT, STAGES  # noqa: E402
 
 from bench.burst import PACKAGES, choices  # noqa: E402
-from bench.report import machine  # noqa: E402
+from bench.report import machine, write_results  # noqa: E402
 
 COMMAND = "python tools/bench/checker_runs.py"
 RESULTS = Path(__file__).resolve().parent / "results" / "checker_runs.json"
-DOCS = {"en": ROOT / "docs" / "benchmark.md", "ko": ROOT / "docs" / "benchmark.ko.md"}
 BEGIN, END = "<!-- bench:checker-runs:begin -->", "<!-- bench:checker-runs:end -->"
 RUNS = 20
 TIMEOUT = 300  # seconds for one check
@@ -161,14 +160,7 @@ def results_block(data, lang):
 
 
 def write_docs(data):
-    for lang, path in DOCS.items():
-        text = path.read_text(encoding="utf-8")
-        if BEGIN not in text or END not in text:
-            print(f"{path} has no {BEGIN} ... {END} block; not writing")
-            continue
-        before, rest = text.split(BEGIN, 1)
-        after = rest.split(END, 1)[1]
-        path.write_text(before + results_block(data, lang) + after, encoding="utf-8")
+    write_results(BEGIN, END, lambda lang: results_block(data, lang))
 
 
 def main(argv=None):
