@@ -74,13 +74,12 @@ GENERATED = [
 ]
 
 
-def copy_stage(stage_or_folder, dest):
+def copy_stage(stage_or_folder, dest, also_ignore=()):
     """Copy a stage (its name, or any folder; a relative path is from the repo root) to dest,
-    without its generated files. Returns dest as a Path."""
+    without its generated files (nor the also_ignore patterns). Returns dest as a Path."""
     dest = Path(dest)
-    shutil.copytree(
-        str(ROOT / stage_or_folder), str(dest), ignore=shutil.ignore_patterns(*GENERATED)
-    )
+    ignore = shutil.ignore_patterns(*GENERATED, *also_ignore)
+    shutil.copytree(str(ROOT / stage_or_folder), str(dest), ignore=ignore)
     return dest
 
 

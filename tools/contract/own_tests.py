@@ -10,7 +10,6 @@ import asyncio
 import locale
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from servers import OWN_GROUP, end_group
-from stages import GENERATED, stages_where
+from stages import copy_stage, stages_where
 
 from contract.evidence import consumer_source, mistake_in_log
 from contract.registry import stage_check
@@ -83,7 +82,7 @@ class OwnTestRun:
         self.failure = None  # Failed while making the copy: raised by finish()
         self.handler = None  # the consumer method that broken=True made do nothing
         self.timeout = timeout
-        work = copy_project(project, Path(work))
+        work = copy_stage(project, work, also_ignore=("test-artifacts",))  # browser screenshots
         if broken:
             try:
                 self.handler = break_consumer(work)
@@ -148,12 +147,6 @@ async def finished(project, check_id, start):
         return await run.finish()
     finally:
         run.stop()
-
-
-def copy_project(project, dest):
-    # Not stages.copy_stage: a learner's project, whose browser tests leave test-artifacts/.
-    shutil.copytree(project, dest, ignore=shutil.ignore_patterns(*GENERATED, "test-artifacts"))
-    return dest
 
 
 def break_consumer(project):
