@@ -24,7 +24,7 @@ MAX_NAME = 40  # characters
 MAX_LEARNERS = 200
 MAX_SECONDS = 3600
 # Per learner: RATE_BURST reports at once, then one more every RATE_EVERY seconds. A real check
-# takes seconds (part4's about a minute), so only a loop or a script comes near it.
+# takes seconds (part4's 10 to 20), so only a loop or a script comes near it.
 RATE_BURST = 10
 RATE_EVERY = 6.0
 # No 0/O, 1/I/L: a code read off a projector is typed without doubt.
